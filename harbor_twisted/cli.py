@@ -1,0 +1,92 @@
+"""The ``harbor-twisted`` command: run a process kind, migrate the database."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from twisted.application import service
+from twisted.internet import reactor
+from twisted.logger import Logger
+
+from harbor_twisted import __version__
+from harbor_twisted.config import Config, ConfigError, load_config
+from harbor_twisted.db import migrate
+from harbor_twisted.db.engine import make_engine
+from harbor_twisted.logs import start_logging
+from harbor_twisted.services import all_in_one_service, registry_service
+
+log = Logger(namespace="harbor_twisted.cli")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="harbor-twisted", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, help_text in (
+        ("all-in-one", "every part in one process (registry now; more as they are built)"),
+        ("registry", "the OCI registry API alone"),
+        ("migrate", "bring the database schema to the newest revision and exit"),
+    ):
+        command = commands.add_parser(name, help=help_text)
+        command.add_argument("--config", metavar="FILE", help="YAML configuration file")
+    return parser
+
+
+def _prepare(config: Config) -> None:
+    config.data.mkdir(parents=True, exist_ok=True)
+
+
+def _run(config: Config, build: Callable[[Config], service.MultiService]) -> int:
+    start_logging(config.log_level, config.log_format)
+    top = build(config)
+    for child in top:
+        if isinstance(child, service.Service) and hasattr(child, "_raiseSynchronously"):
+            child._raiseSynchronously = True
+    try:
+        top.startService()
+    except Exception as exc:
+        print(f"harbor-twisted: cannot start: {exc}", file=sys.stderr)
+        return 1
+    for child in top:
+        port = getattr(child, "_waitingForPort", None)
+        if port is not None:
+            port.addCallback(_announce)
+    reactor.addSystemEventTrigger("before", "shutdown", top.stopService)
+    reactor.run()
+    return 0
+
+
+def _announce(port: object) -> object:
+    address = port.getHost()  # type: ignore[attr-defined]
+    log.warn("registry listening on {host}:{port}", host=address.host, port=address.port)
+    return port
+
+
+def _migrate(config: Config) -> int:
+    engine = make_engine(config.effective_database_url, 1)
+    try:
+        revision = migrate.upgrade(engine)
+    finally:
+        engine.dispose()
+    print(f"database schema at revision {revision}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"harbor-twisted: bad configuration: {exc}", file=sys.stderr)
+        return 2
+    _prepare(config)
+    if args.command == "migrate":
+        return _migrate(config)
+    build = all_in_one_service if args.command == "all-in-one" else registry_service
+    return _run(config, build)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,196 @@
+"""One typed configuration, loaded from YAML, overridden by ``HT_<KEY>`` variables.
+
+Every problem is reported as a :class:`ConfigError` whose message names the key, so a
+bad file fails at start instead of at the first request that needs the setting.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+ENV_PREFIX = "HT_"
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+LOG_FORMATS = ("text", "json")
+BLOB_SERVING_MODES = ("direct", "x-accel-redirect")
+
+
+class ConfigError(ValueError):
+    """The configuration is unusable; the message names the offending key."""
+
+
+@dataclass(frozen=True)
+class Config:
+    listen_address: str = "127.0.0.1"
+    port: int = 8080
+    data: Path = Path(".data")
+    database_url: str = ""
+    external_url: str = ""
+    trusted_proxies: tuple[str, ...] = ()
+    log_level: str = "info"
+    log_format: str = "text"
+    upload_expiry_seconds: int = 24 * 3600
+    upload_sweep_interval_seconds: int = 600
+    manifest_max_bytes: int = 4 * 1024 * 1024
+    blob_serving: str = "direct"
+    x_accel_prefix: str = "/_blobstore"
+    db_threads: int = 8
+    auto_migrate: bool = True
+    _networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(
+        default=(), repr=False, compare=False
+    )
+
+    @property
+    def effective_database_url(self) -> str:
+        """SQLite in the data directory unless a URL is configured."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data / 'registry.db').resolve()}"
+
+    def is_trusted_proxy(self, address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in net for net in self._networks)
+
+
+def _as_int(key: str, value: Any, minimum: int, maximum: int | None = None) -> int:
+    if isinstance(value, bool):
+        raise ConfigError(f"{key}: expected an integer, got a boolean")
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{key}: expected an integer, got {value!r}") from None
+    if number < minimum or (maximum is not None and number > maximum):
+        upper = "" if maximum is None else f" and at most {maximum}"
+        raise ConfigError(f"{key}: must be at least {minimum}{upper}, got {number}")
+    return number
+
+
+def _as_bool(key: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{key}: expected true or false, got {value!r}")
+
+
+def _as_choice(key: str, value: Any, choices: tuple[str, ...]) -> str:
+    text = str(value).strip().lower()
+    if text not in choices:
+        raise ConfigError(f"{key}: must be one of {', '.join(choices)}, got {value!r}")
+    return text
+
+
+def _as_url(key: str, value: Any, schemes: tuple[str, ...]) -> str:
+    text = str(value).strip()
+    if not text:
+        return ""
+    parts = urlsplit(text)
+    if parts.scheme not in schemes or (not parts.netloc and parts.scheme in ("http", "https")):
+        raise ConfigError(f"{key}: expected a URL starting with {' or '.join(schemes)}")
+    return text.rstrip("/")
+
+
+def _as_proxies(key: str, value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        items = [item.strip() for item in value.split(",") if item.strip()]
+    elif isinstance(value, list | tuple):
+        items = [str(item).strip() for item in value]
+    else:
+        raise ConfigError(f"{key}: expected a list of addresses or networks")
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ConfigError(f"{key}: {item!r} is not an IP address or network") from None
+    return tuple(items)
+
+
+def _database_url(key: str, value: Any) -> str:
+    text = str(value).strip()
+    if text and not text.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
+        raise ConfigError(f"{key}: only sqlite:/// and postgresql:// URLs are supported")
+    if text.startswith("postgresql://"):
+        text = "postgresql+psycopg://" + text.removeprefix("postgresql://")
+    return text
+
+
+def _prefix(key: str, value: Any) -> str:
+    text = str(value).strip()
+    if not text.startswith("/") or text == "/":
+        raise ConfigError(f"{key}: must be an absolute URL path such as /_blobstore")
+    return text.rstrip("/")
+
+
+_CONVERTERS: dict[str, Any] = {
+    "listen_address": lambda k, v: str(v).strip(),
+    "port": lambda k, v: _as_int(k, v, 0, 65535),
+    "data": lambda k, v: Path(str(v)).expanduser(),
+    "database_url": _database_url,
+    "external_url": lambda k, v: _as_url(k, v, ("http", "https")),
+    "trusted_proxies": _as_proxies,
+    "log_level": lambda k, v: _as_choice(k, v, LOG_LEVELS),
+    "log_format": lambda k, v: _as_choice(k, v, LOG_FORMATS),
+    "upload_expiry_seconds": lambda k, v: _as_int(k, v, 60),
+    "upload_sweep_interval_seconds": lambda k, v: _as_int(k, v, 1),
+    "manifest_max_bytes": lambda k, v: _as_int(k, v, 1024, 64 * 1024 * 1024),
+    "blob_serving": lambda k, v: _as_choice(k, v, BLOB_SERVING_MODES),
+    "x_accel_prefix": _prefix,
+    "db_threads": lambda k, v: _as_int(k, v, 1, 256),
+    "auto_migrate": _as_bool,
+}
+
+KNOWN_KEYS = tuple(f.name for f in fields(Config) if not f.name.startswith("_"))
+
+
+def build_config(values: Mapping[str, Any]) -> Config:
+    unknown = sorted(set(values) - set(KNOWN_KEYS))
+    if unknown:
+        raise ConfigError(f"{unknown[0]}: unknown setting (known: {', '.join(KNOWN_KEYS)})")
+    converted = {key: _CONVERTERS[key](key, value) for key, value in values.items()}
+    networks = tuple(
+        ipaddress.ip_network(item, strict=False) for item in converted.get("trusted_proxies", ())
+    )
+    return Config(**converted, _networks=networks)
+
+
+def environment_overrides(environ: Mapping[str, str]) -> dict[str, str]:
+    """``HT_PORT=9000`` overrides ``port``; unknown HT_ variables are ignored."""
+    overrides = {}
+    for key in KNOWN_KEYS:
+        name = ENV_PREFIX + key.upper()
+        if name in environ:
+            overrides[key] = environ[name]
+    return overrides
+
+
+def load_config(path: str | Path | None, environ: Mapping[str, str] | None = None) -> Config:
+    values: dict[str, Any] = {}
+    if path is not None:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"config file {path}: {exc.strerror}") from None
+        try:
+            loaded = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"config file {path}: not valid YAML ({exc})") from None
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"config file {path}: expected a mapping of settings")
+        values.update(loaded)
+    values.update(environment_overrides(os.environ if environ is None else environ))
+    return build_config(values)

@@ -1,0 +1,399 @@
+"""SQL for the registry: repositories, blobs, manifests, tags, references and uploads.
+
+Every function takes a live connection inside a transaction (``Database.run`` provides it)
+and returns plain values, so callers never hold cursors across threads.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Table, and_, delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from harbor_twisted.db.models import (
+    blob,
+    manifest,
+    manifest_blob,
+    manifest_child,
+    repository,
+    repository_blob,
+    tag,
+    upload,
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class MissingReferences(LookupError):
+    """A manifest names blobs or child manifests the repository does not hold."""
+
+    def __init__(self, blobs: list[str], manifests: list[str]) -> None:
+        self.blobs = blobs
+        self.manifests = manifests
+        names = blobs + manifests
+        super().__init__(f"unknown references: {', '.join(names[:5])}")
+
+
+class SizeMismatch(ValueError):
+    """A descriptor's size differs from the stored blob's size."""
+
+    def __init__(self, digest: str, declared: int, stored: int) -> None:
+        self.digest = digest
+        super().__init__(f"descriptor of {digest} declares {declared} bytes; the blob has {stored}")
+
+
+@dataclass(frozen=True)
+class ManifestRecord:
+    digest: str
+    media_type: str
+    content: bytes
+    artifact_type: str | None
+    subject_digest: str | None
+    annotations: dict[str, str] | None
+    blob_sizes: dict[str, int]  # config and layers that must exist: digest -> declared size
+    child_digests: tuple[str, ...]  # index children that must exist
+
+
+@dataclass(frozen=True)
+class StoredManifest:
+    digest: str
+    media_type: str
+    content: bytes
+
+
+def _insert_ignoring_conflict(conn: Connection, table: Table, values: dict[str, Any]) -> None:
+    statement = pg_insert(table) if conn.dialect.name == "postgresql" else sqlite_insert(table)
+    conn.execute(statement.values(**values).on_conflict_do_nothing())
+
+
+# -- repositories -------------------------------------------------------------------------
+
+
+def find_repository(conn: Connection, name: str) -> int | None:
+    return conn.execute(select(repository.c.id).where(repository.c.name == name)).scalar()
+
+
+def ensure_repository(conn: Connection, name: str) -> int:
+    found = find_repository(conn, name)
+    if found is not None:
+        return found
+    _insert_ignoring_conflict(conn, repository, {"name": name, "created_at": utcnow()})
+    return conn.execute(select(repository.c.id).where(repository.c.name == name)).scalar_one()
+
+
+def list_repositories(conn: Connection, last: str | None, limit: int | None) -> list[str]:
+    query = select(repository.c.name).order_by(repository.c.name)
+    if last:
+        query = query.where(repository.c.name > last)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(conn.execute(query).scalars())
+
+
+# -- uploads ------------------------------------------------------------------------------
+
+
+def create_upload(conn: Connection, upload_id: str, repository_name: str) -> None:
+    now = utcnow()
+    conn.execute(
+        upload.insert().values(
+            uuid=upload_id, repository_name=repository_name, created_at=now, updated_at=now
+        )
+    )
+
+
+def touch_upload(conn: Connection, upload_id: str) -> None:
+    conn.execute(update(upload).where(upload.c.uuid == upload_id).values(updated_at=utcnow()))
+
+
+def upload_belongs_to(conn: Connection, upload_id: str, repository_name: str) -> bool:
+    found = conn.execute(
+        select(upload.c.repository_name).where(upload.c.uuid == upload_id)
+    ).scalar()
+    return found == repository_name
+
+
+def delete_upload(conn: Connection, upload_id: str) -> bool:
+    return conn.execute(delete(upload).where(upload.c.uuid == upload_id)).rowcount > 0
+
+
+def expired_uploads(conn: Connection, before: datetime) -> list[str]:
+    return list(conn.execute(select(upload.c.uuid).where(upload.c.updated_at < before)).scalars())
+
+
+def known_uploads(conn: Connection) -> set[str]:
+    return set(conn.execute(select(upload.c.uuid)).scalars())
+
+
+# -- blobs --------------------------------------------------------------------------------
+
+
+def _blob_id(conn: Connection, digest: str) -> int | None:
+    return conn.execute(select(blob.c.id).where(blob.c.digest == digest)).scalar()
+
+
+def link_blob(conn: Connection, repository_name: str, digest: str, size: int) -> None:
+    """Record a stored blob and make it visible in ``repository_name``."""
+    repository_id = ensure_repository(conn, repository_name)
+    _insert_ignoring_conflict(conn, blob, {"digest": digest, "size": size, "created_at": utcnow()})
+    blob_id = _blob_id(conn, digest)
+    _insert_ignoring_conflict(
+        conn,
+        repository_blob,
+        {"repository_id": repository_id, "blob_id": blob_id, "created_at": utcnow()},
+    )
+
+
+def repository_blob_size(conn: Connection, repository_name: str, digest: str) -> int | None:
+    query = (
+        select(blob.c.size)
+        .select_from(
+            blob.join(repository_blob, repository_blob.c.blob_id == blob.c.id).join(
+                repository, repository.c.id == repository_blob.c.repository_id
+            )
+        )
+        .where(repository.c.name == repository_name, blob.c.digest == digest)
+    )
+    return conn.execute(query).scalar()
+
+
+def mount_blob(conn: Connection, source: str, target: str, digest: str) -> int | None:
+    """Link a blob of ``source`` into ``target``; the blob's size, or None if not in source."""
+    size = repository_blob_size(conn, source, digest)
+    if size is not None:
+        link_blob(conn, target, digest, size)
+    return size
+
+
+def unlink_blob(conn: Connection, repository_name: str, digest: str) -> bool:
+    repository_id = find_repository(conn, repository_name)
+    blob_id = _blob_id(conn, digest)
+    if repository_id is None or blob_id is None:
+        return False
+    result = conn.execute(
+        delete(repository_blob).where(
+            repository_blob.c.repository_id == repository_id, repository_blob.c.blob_id == blob_id
+        )
+    )
+    return result.rowcount > 0
+
+
+# -- manifests ----------------------------------------------------------------------------
+
+
+def _check_references(conn: Connection, repository_id: int, record: ManifestRecord) -> list[int]:
+    """Blob ids for the record's blobs; raises if any blob or child manifest is missing."""
+    wanted = list(record.blob_sizes)
+    found: dict[str, tuple[int, int]] = {}
+    if wanted:
+        rows = conn.execute(
+            select(blob.c.digest, blob.c.id, blob.c.size)
+            .select_from(blob.join(repository_blob, repository_blob.c.blob_id == blob.c.id))
+            .where(repository_blob.c.repository_id == repository_id, blob.c.digest.in_(wanted))
+        )
+        found = {row.digest: (row.id, row.size) for row in rows}
+    missing_blobs = [digest for digest in wanted if digest not in found]
+    missing_children: list[str] = []
+    if record.child_digests:
+        present = set(
+            conn.execute(
+                select(manifest.c.digest).where(
+                    manifest.c.repository_id == repository_id,
+                    manifest.c.digest.in_(record.child_digests),
+                )
+            ).scalars()
+        )
+        missing_children = [d for d in record.child_digests if d not in present]
+    if missing_blobs or missing_children:
+        raise MissingReferences(missing_blobs, missing_children)
+    for digest, declared in record.blob_sizes.items():
+        stored = found[digest][1]
+        if declared != stored:
+            raise SizeMismatch(digest, declared, stored)
+    return [found[digest][0] for digest in wanted]
+
+
+def _manifest_id(conn: Connection, repository_id: int, digest: str) -> int | None:
+    return conn.execute(
+        select(manifest.c.id).where(
+            manifest.c.repository_id == repository_id, manifest.c.digest == digest
+        )
+    ).scalar()
+
+
+def put_manifest(
+    conn: Connection, repository_name: str, record: ManifestRecord, tag_name: str | None
+) -> None:
+    """Store a manifest (idempotently) and point ``tag_name`` at it, in one transaction."""
+    repository_id = ensure_repository(conn, repository_name)
+    blob_ids = _check_references(conn, repository_id, record)
+    manifest_id = _manifest_id(conn, repository_id, record.digest)
+    if manifest_id is None:
+        _insert_ignoring_conflict(
+            conn,
+            manifest,
+            {
+                "repository_id": repository_id,
+                "digest": record.digest,
+                "media_type": record.media_type,
+                "artifact_type": record.artifact_type,
+                "size": len(record.content),
+                "content": record.content,
+                "subject_digest": record.subject_digest,
+                "annotations": json.dumps(record.annotations) if record.annotations else None,
+                "created_at": utcnow(),
+            },
+        )
+        manifest_id = _manifest_id(conn, repository_id, record.digest)
+        for blob_id in set(blob_ids):
+            _insert_ignoring_conflict(
+                conn, manifest_blob, {"manifest_id": manifest_id, "blob_id": blob_id}
+            )
+        for child in set(record.child_digests):
+            _insert_ignoring_conflict(
+                conn, manifest_child, {"parent_id": manifest_id, "child_digest": child}
+            )
+    if tag_name is not None:
+        _point_tag(conn, repository_id, tag_name, manifest_id)
+
+
+def _point_tag(conn: Connection, repository_id: int, tag_name: str, manifest_id: int) -> None:
+    now = utcnow()
+    statement = pg_insert(tag) if conn.dialect.name == "postgresql" else sqlite_insert(tag)
+    statement = statement.values(
+        repository_id=repository_id, name=tag_name, manifest_id=manifest_id, updated_at=now
+    )
+    conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=[tag.c.repository_id, tag.c.name],
+            set_={"manifest_id": manifest_id, "updated_at": now},
+        )
+    )
+
+
+def _manifest_row(conn: Connection, condition: Any) -> StoredManifest | None:
+    row = conn.execute(
+        select(manifest.c.digest, manifest.c.media_type, manifest.c.content)
+        .select_from(manifest.join(repository, repository.c.id == manifest.c.repository_id))
+        .where(condition)
+    ).first()
+    if row is None:
+        return None
+    return StoredManifest(row.digest, row.media_type, bytes(row.content))
+
+
+def get_manifest_by_digest(
+    conn: Connection, repository_name: str, digest: str
+) -> StoredManifest | None:
+    return _manifest_row(
+        conn, and_(repository.c.name == repository_name, manifest.c.digest == digest)
+    )
+
+
+def get_manifest_by_tag(
+    conn: Connection, repository_name: str, tag_name: str
+) -> StoredManifest | None:
+    row = conn.execute(
+        select(manifest.c.digest, manifest.c.media_type, manifest.c.content)
+        .select_from(
+            tag.join(manifest, manifest.c.id == tag.c.manifest_id).join(
+                repository, repository.c.id == tag.c.repository_id
+            )
+        )
+        .where(repository.c.name == repository_name, tag.c.name == tag_name)
+    ).first()
+    if row is None:
+        return None
+    return StoredManifest(row.digest, row.media_type, bytes(row.content))
+
+
+def delete_manifest(conn: Connection, repository_name: str, digest: str) -> bool:
+    """Delete a manifest and every tag pointing at it."""
+    repository_id = find_repository(conn, repository_name)
+    if repository_id is None:
+        return False
+    manifest_id = _manifest_id(conn, repository_id, digest)
+    if manifest_id is None:
+        return False
+    conn.execute(delete(tag).where(tag.c.manifest_id == manifest_id))
+    conn.execute(delete(manifest_blob).where(manifest_blob.c.manifest_id == manifest_id))
+    conn.execute(delete(manifest_child).where(manifest_child.c.parent_id == manifest_id))
+    conn.execute(delete(manifest).where(manifest.c.id == manifest_id))
+    return True
+
+
+def delete_tag(conn: Connection, repository_name: str, tag_name: str) -> bool:
+    repository_id = find_repository(conn, repository_name)
+    if repository_id is None:
+        return False
+    result = conn.execute(
+        delete(tag).where(tag.c.repository_id == repository_id, tag.c.name == tag_name)
+    )
+    return result.rowcount > 0
+
+
+def list_tags(
+    conn: Connection, repository_name: str, last: str | None, limit: int | None
+) -> list[str] | None:
+    """Tag names in lexical order, or None when the repository does not exist."""
+    repository_id = find_repository(conn, repository_name)
+    if repository_id is None:
+        return None
+    query = select(tag.c.name).where(tag.c.repository_id == repository_id).order_by(tag.c.name)
+    if last:
+        query = query.where(tag.c.name > last)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(conn.execute(query).scalars())
+
+
+def count_manifests(conn: Connection) -> int:
+    return conn.execute(select(func.count()).select_from(manifest)).scalar_one()
+
+
+def list_referrers(
+    conn: Connection, repository_name: str, subject: str, artifact_type: str | None
+) -> list[dict[str, Any]]:
+    """Descriptors of the manifests whose ``subject`` is ``subject``."""
+    query = (
+        select(
+            manifest.c.digest,
+            manifest.c.media_type,
+            manifest.c.size,
+            manifest.c.artifact_type,
+            manifest.c.annotations,
+        )
+        .select_from(manifest.join(repository, repository.c.id == manifest.c.repository_id))
+        .where(repository.c.name == repository_name, manifest.c.subject_digest == subject)
+        .order_by(manifest.c.created_at, manifest.c.id)
+    )
+    if artifact_type is not None:
+        query = query.where(manifest.c.artifact_type == artifact_type)
+    descriptors = []
+    for row in conn.execute(query):
+        descriptor: dict[str, Any] = {
+            "mediaType": row.media_type,
+            "digest": row.digest,
+            "size": row.size,
+        }
+        if row.artifact_type:
+            descriptor["artifactType"] = row.artifact_type
+        if row.annotations:
+            descriptor["annotations"] = json.loads(row.annotations)
+        descriptors.append(descriptor)
+    return descriptors
+
+
+def digests_present(conn: Connection, digests: Iterable[str]) -> set[str]:
+    wanted = list(digests)
+    if not wanted:
+        return set()
+    return set(conn.execute(select(blob.c.digest).where(blob.c.digest.in_(wanted))).scalars())

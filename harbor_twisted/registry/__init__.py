@@ -1,0 +1,1 @@
+"""The OCI Distribution API (v1.1): blobs, uploads, manifests, tags, referrers, catalog."""

@@ -1,0 +1,99 @@
+"""Blob HEAD, GET (with Range) and DELETE."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, BinaryIO
+
+from twisted.internet.interfaces import IConsumer, IPullProducer
+from twisted.web.iweb import IRequest
+from zope.interface import implementer
+
+from harbor_twisted.db import registry_store
+from harbor_twisted.registry.errors import RegistryError
+from harbor_twisted.registry.http import Response, header
+from harbor_twisted.registry.names import Route
+from harbor_twisted.registry.ranges import parse_range
+from harbor_twisted.storage.digests import Digest
+
+if TYPE_CHECKING:
+    from harbor_twisted.registry.app import RegistryApp
+
+READ_SIZE = 1024 * 1024
+
+
+@implementer(IPullProducer)
+class BlobProducer:
+    """Streams ``length`` bytes of an open file in large reads, as the consumer drains."""
+
+    def __init__(self, handle: BinaryIO, start: int, length: int) -> None:
+        self.handle = handle
+        self.remaining = length
+        self.consumer: IConsumer | None = None
+        handle.seek(start)
+
+    def start(self, consumer: IConsumer) -> None:
+        self.consumer = consumer
+        consumer.registerProducer(self, False)
+
+    def resumeProducing(self) -> None:  # noqa: N802 - twisted's name
+        if self.consumer is None:
+            return
+        chunk = self.handle.read(min(READ_SIZE, self.remaining)) if self.remaining else b""
+        if chunk:
+            self.remaining -= len(chunk)
+            self.consumer.write(chunk)
+        if not chunk or self.remaining <= 0:
+            consumer, self.consumer = self.consumer, None
+            self.handle.close()
+            consumer.unregisterProducer()
+            consumer.finish()
+
+    def stopProducing(self) -> None:  # noqa: N802 - twisted's name
+        self.consumer = None
+        self.handle.close()
+
+
+async def _stored_size(app: RegistryApp, route: Route, digest: Digest) -> int:
+    size = await app.db.run(registry_store.repository_blob_size, route.name, str(digest))
+    if size is None:
+        raise RegistryError("BLOB_UNKNOWN", "blob unknown to registry", {"digest": str(digest)})
+    return size
+
+
+async def head_or_get_blob(
+    app: RegistryApp, request: IRequest, route: Route, digest: Digest
+) -> Response:
+    size = await _stored_size(app, route, digest)
+    headers = {
+        "Docker-Content-Digest": str(digest),
+        "Content-Type": "application/octet-stream",
+        "Accept-Ranges": "bytes",
+        "ETag": f'"{digest}"',
+        "Cache-Control": "max-age=31536000",
+    }
+    if request.method == b"HEAD":
+        return Response(200, headers, content_length=size)
+    byte_range = parse_range(header(request, "range"), size)
+    if app.config.blob_serving == "x-accel-redirect":
+        headers["X-Accel-Redirect"] = f"{app.config.x_accel_prefix}/{digest.relative_path}"
+        return Response(200, headers, content_length=0)
+    try:
+        handle = app.blobs.open_blob(digest)
+    except FileNotFoundError:
+        raise RegistryError(
+            "BLOB_UNKNOWN", "blob content is missing from storage", {"digest": str(digest)}
+        ) from None
+    if byte_range is None:
+        return Response(200, headers, producer=BlobProducer(handle, 0, size), content_length=size)
+    start, end = byte_range
+    headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+    length = end - start + 1
+    producer = BlobProducer(handle, start, length)
+    return Response(206, headers, producer=producer, content_length=length)
+
+
+async def delete_blob(app: RegistryApp, route: Route, digest: Digest) -> Response:
+    removed = await app.db.run(registry_store.unlink_blob, route.name, str(digest))
+    if not removed:
+        raise RegistryError("BLOB_UNKNOWN", "blob unknown to registry", {"digest": str(digest)})
+    return Response(202, {"Docker-Content-Digest": str(digest)}, content_length=0)

@@ -1,0 +1,163 @@
+"""Manifest PUT, GET, HEAD and DELETE, by tag and by digest."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from twisted.web.iweb import IRequest
+
+from harbor_twisted.db import registry_store
+from harbor_twisted.registry.errors import RegistryError
+from harbor_twisted.registry.http import Response, header
+from harbor_twisted.registry.manifest_parser import ManifestInvalid, parse_manifest
+from harbor_twisted.registry.names import Route, is_valid_tag
+from harbor_twisted.registry.upload_sink import CappedBuffer
+from harbor_twisted.storage.digests import (
+    DEFAULT_ALGORITHM,
+    Digest,
+    InvalidDigest,
+    digest_bytes,
+    parse_digest,
+)
+
+if TYPE_CHECKING:
+    from harbor_twisted.registry.app import RegistryApp
+
+
+def parse_reference(reference: str) -> Digest | str:
+    """A manifest reference is a digest (contains ':') or a tag."""
+    if ":" in reference:
+        try:
+            return parse_digest(reference)
+        except InvalidDigest as exc:
+            detail = {"reference": reference[:160]}
+            raise RegistryError("DIGEST_INVALID", str(exc), detail) from None
+    if not is_valid_tag(reference):
+        raise RegistryError(
+            "MANIFEST_INVALID",
+            "invalid tag: tags match [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}",
+            {"tag": reference[:160]},
+        )
+    return reference
+
+
+def _accepts(request: IRequest, media_type: str) -> bool:
+    accept = header(request, "accept")
+    if not accept:
+        return True
+    offered = []
+    for item in accept.split(","):
+        parts = item.split(";")
+        value = parts[0].strip().lower()
+        quality = 1.0
+        for param in parts[1:]:
+            key, _, number = param.strip().partition("=")
+            if key == "q":
+                try:
+                    quality = float(number)
+                except ValueError:
+                    quality = 1.0
+        if value and quality > 0:
+            offered.append(value)
+    if not offered:
+        return True
+    major = media_type.split("/", 1)[0]
+    return any(v in (media_type, "*/*", f"{major}/*", "application/json") for v in offered)
+
+
+async def get_manifest(app: RegistryApp, request: IRequest, route: Route) -> Response:
+    reference = parse_reference(route.argument)
+    if isinstance(reference, Digest):
+        stored = await app.db.run(registry_store.get_manifest_by_digest, route.name, str(reference))
+    else:
+        stored = await app.db.run(registry_store.get_manifest_by_tag, route.name, reference)
+        if stored is not None and not _accepts(request, stored.media_type):
+            raise RegistryError(
+                "MANIFEST_UNKNOWN",
+                f"the manifest is a {stored.media_type}, which the Accept header excludes",
+                {"mediaType": stored.media_type},
+            )
+    if stored is None:
+        raise RegistryError(
+            "MANIFEST_UNKNOWN", "manifest unknown to registry", {"reference": route.argument}
+        )
+    headers = {
+        "Content-Type": stored.media_type,
+        "Docker-Content-Digest": stored.digest,
+        "ETag": f'"{stored.digest}"',
+    }
+    if request.method == b"HEAD":
+        return Response(200, headers, content_length=len(stored.content))
+    return Response(200, headers, body=stored.content)
+
+
+async def put_manifest(app: RegistryApp, request: IRequest, route: Route) -> Response:
+    reference = parse_reference(route.argument)
+    sink = request.content
+    if not isinstance(sink, CappedBuffer):
+        raise RegistryError("MANIFEST_INVALID", "a manifest body is required")
+    if sink.overflowed:
+        limit = app.config.manifest_max_bytes
+        raise RegistryError(
+            "SIZE_INVALID",
+            f"manifest exceeds the {limit} byte limit",
+            {"limit": limit},
+            status=413,
+        )
+    body = sink.getvalue()
+    try:
+        parsed = parse_manifest(body, header(request, "content-type"))
+    except ManifestInvalid as exc:
+        raise RegistryError("MANIFEST_INVALID", f"manifest invalid: {exc}") from None
+    if isinstance(reference, Digest):
+        digest = digest_bytes(body, reference.algorithm)
+        if digest != reference:
+            raise RegistryError(
+                "DIGEST_INVALID",
+                "the manifest body does not match the digest in the URL",
+                {"expected": str(reference), "actual": str(digest)},
+            )
+        tag_name = None
+    else:
+        digest = digest_bytes(body, DEFAULT_ALGORITHM)
+        tag_name = reference
+    record = registry_store.ManifestRecord(
+        digest=str(digest),
+        media_type=parsed.media_type,
+        content=body,
+        artifact_type=parsed.effective_artifact_type,
+        subject_digest=parsed.subject.digest if parsed.subject else None,
+        annotations=parsed.annotations,
+        blob_sizes=parsed.required_blobs,
+        child_digests=tuple(child.digest for child in parsed.children),
+    )
+    try:
+        await app.db.run(registry_store.put_manifest, route.name, record, tag_name)
+    except registry_store.MissingReferences as exc:
+        raise RegistryError(
+            "MANIFEST_BLOB_UNKNOWN",
+            "the manifest references blobs or manifests unknown to this repository",
+            {"blobs": exc.blobs, "manifests": exc.manifests},
+        ) from None
+    except registry_store.SizeMismatch as exc:
+        raise RegistryError("MANIFEST_INVALID", str(exc), {"digest": exc.digest}) from None
+    headers = {
+        "Location": app.url(request, f"/v2/{route.name}/manifests/{digest}"),
+        "Docker-Content-Digest": str(digest),
+    }
+    if parsed.subject is not None:
+        headers["OCI-Subject"] = parsed.subject.digest
+    return Response(201, headers, content_length=0)
+
+
+async def delete_manifest(app: RegistryApp, request: IRequest, route: Route) -> Response:
+    reference = parse_reference(route.argument)
+    if isinstance(reference, Digest):
+        deleted = await app.db.run(registry_store.delete_manifest, route.name, str(reference))
+    else:
+        deleted = await app.db.run(registry_store.delete_tag, route.name, reference)
+    if not deleted:
+        raise RegistryError(
+            "MANIFEST_UNKNOWN", "manifest unknown to registry", {"reference": route.argument}
+        )
+    return Response(202, content_length=0)

@@ -1,0 +1,164 @@
+"""A twisted.web Request that decides where a body goes before its first byte arrives.
+
+``gotLength`` runs once the headers are parsed and before any body byte: method and raw
+path are still on the channel (``_command``/``_path``). Upload PATCH/PUT bodies and
+monolithic POSTs go straight into the upload's file (found from the UUID in the path — the
+database must not be consulted here, this runs on the reactor synchronously); manifest
+bodies go to a capped buffer; bodies of requests that take none are discarded. Problems
+found here are remembered in ``body_error`` and answered once the body has been read.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
+
+from twisted.web import server
+
+from harbor_twisted.registry.errors import RegistryError
+from harbor_twisted.registry.names import Route, is_valid_name, route_path
+from harbor_twisted.registry.ranges import parse_content_range
+from harbor_twisted.registry.upload_sink import (
+    BodySink,
+    CappedBuffer,
+    DiscardSink,
+    UploadSink,
+)
+from harbor_twisted.storage.digests import DEFAULT_ALGORITHM, InvalidDigest, parse_digest
+from harbor_twisted.storage.filesystem import UploadMissing
+
+if TYPE_CHECKING:
+    from harbor_twisted.registry.app import RegistryApp
+
+
+class RegistryRequest(server.Request):
+    body_error: RegistryError | None = None
+    route: Route | None = None
+    new_upload_id: str | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("parsePOSTFormSubmission", False)
+        super().__init__(*args, **kwargs)
+
+    def gotLength(self, length: int | None) -> None:  # noqa: N802 - twisted's name
+        app: RegistryApp | None = getattr(self.channel.site, "registry_app", None)
+        method = getattr(self.channel, "_command", b"")
+        raw = getattr(self.channel, "_path", b"")
+        raw_path, _, query = raw.partition(b"?")
+        route = route_path(raw_path) if raw_path.startswith(b"/v2") else None
+        if app is None or route is None:
+            super().gotLength(length)
+            return
+        self.route = route
+        try:
+            self.content = self._choose_sink(app, method, route, query, length)
+        except RegistryError as error:
+            self.body_error = error
+            self.content = DiscardSink()
+
+    def _choose_sink(
+        self, app: RegistryApp, method: bytes, route: Route, query: bytes, length: int | None
+    ) -> BodySink:
+        if route.kind == "manifest" and method == b"PUT":
+            limit = app.config.manifest_max_bytes
+            if length is not None and length > limit:
+                raise _too_large(limit)
+            return CappedBuffer(limit)
+        if route.kind == "upload" and method in (b"PATCH", b"PUT"):
+            return self._append_sink(app, route, method, length)
+        if route.kind == "upload_start" and method == b"POST":
+            digest = _query_value(query, "digest")
+            if digest is not None and not _query_value(query, "mount"):
+                return self._monolithic_sink(app, route, digest)
+        return DiscardSink()
+
+    def _append_sink(
+        self, app: RegistryApp, route: Route, method: bytes, length: int | None
+    ) -> BodySink:
+        if not is_valid_name(route.name):
+            raise RegistryError("NAME_INVALID", "invalid repository name")
+        try:
+            size = app.blobs.check_upload(route.argument, route.name)
+        except UploadMissing:
+            raise RegistryError("BLOB_UPLOAD_UNKNOWN", "upload unknown to registry") from None
+        content_range = self.getHeader("content-range")
+        if content_range is not None:
+            try:
+                start, end = parse_content_range(content_range, size)
+            except RegistryError as error:
+                error.headers.update(_range_headers(route, size))
+                raise
+            if length is not None and length != end - start + 1:
+                raise RegistryError(
+                    "BLOB_UPLOAD_INVALID",
+                    "Content-Length does not match Content-Range",
+                    status=416,
+                    headers=_range_headers(route, size),
+                )
+        elif method == b"PUT" and not length:
+            return DiscardSink()  # a PUT that only closes the upload
+        algorithm = DEFAULT_ALGORITHM
+        if method == b"PUT":
+            algorithm = _digest_algorithm(self.uri_query_value("digest"))
+        state = app.upload_hashes.state_for(route.argument, size, algorithm)
+        return self._open_upload(app, route.argument, state)
+
+    def _monolithic_sink(self, app: RegistryApp, route: Route, digest_text: str) -> BodySink:
+        if not is_valid_name(route.name):
+            raise RegistryError("NAME_INVALID", "invalid repository name")
+        algorithm = _digest_algorithm(digest_text)
+        upload_id = str(uuid.uuid4())
+        app.blobs.create_upload(upload_id, route.name)
+        self.new_upload_id = upload_id
+        state = app.upload_hashes.state_for(upload_id, 0, algorithm)
+        return self._open_upload(app, upload_id, state)
+
+    def _open_upload(self, app: RegistryApp, upload_id: str, state: Any) -> BodySink:
+        try:
+            return UploadSink(
+                str(app.blobs.upload_data_path(upload_id)), upload_id, app.upload_hashes, state
+            )
+        except BlockingIOError:
+            raise RegistryError(
+                "BLOB_UPLOAD_INVALID",
+                "another request is writing to this upload",
+                status=409,
+            ) from None
+        except FileNotFoundError:
+            raise RegistryError("BLOB_UPLOAD_UNKNOWN", "upload unknown to registry") from None
+
+    def uri_query_value(self, key: str) -> str | None:
+        raw = getattr(self.channel, "_path", b"")
+        return _query_value(raw.partition(b"?")[2], key)
+
+
+def _query_value(query: bytes, key: str) -> str | None:
+    try:
+        values = parse_qs(query.decode("ascii"), keep_blank_values=True).get(key)
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return values[0] if values else None
+
+
+def _digest_algorithm(text: str | None) -> str:
+    if not text:
+        return DEFAULT_ALGORITHM
+    try:
+        return parse_digest(text).algorithm
+    except InvalidDigest as exc:
+        raise RegistryError("DIGEST_INVALID", str(exc)) from None
+
+
+def _range_headers(route: Route, size: int) -> dict[str, str]:
+    return {
+        "Location": f"/v2/{route.name}/blobs/uploads/{route.argument}",
+        "Range": f"0-{max(size - 1, 0)}",
+        "Docker-Upload-UUID": route.argument,
+    }
+
+
+def _too_large(limit: int) -> RegistryError:
+    return RegistryError(
+        "SIZE_INVALID", f"manifest exceeds the {limit} byte limit", {"limit": limit}, status=413
+    )

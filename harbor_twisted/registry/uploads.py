@@ -1,0 +1,187 @@
+"""Blob uploads: start, mount, monolithic, chunks, completion, status and cancel.
+
+The bytes of PATCH/PUT/POST bodies were already written to the upload's file by the time a
+handler here runs (see request.py); handlers only validate, finalise and record.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING
+
+from twisted.web.iweb import IRequest
+
+from harbor_twisted.db import registry_store
+from harbor_twisted.registry.errors import RegistryError
+from harbor_twisted.registry.http import Response, query_value
+from harbor_twisted.registry.names import Route, is_valid_name
+from harbor_twisted.registry.upload_sink import UploadSink
+from harbor_twisted.storage.digests import Digest, InvalidDigest, parse_digest
+from harbor_twisted.storage.filesystem import DigestMismatch, UploadMissing
+
+if TYPE_CHECKING:
+    from harbor_twisted.registry.app import RegistryApp
+
+
+def _upload_headers(
+    app: RegistryApp, request: IRequest, route: Route, upload_id: str, size: int
+) -> dict[str, str]:
+    return {
+        "Location": app.url(request, f"/v2/{route.name}/blobs/uploads/{upload_id}"),
+        "Range": f"0-{max(size - 1, 0)}",
+        "Docker-Upload-UUID": upload_id,
+    }
+
+
+def _blob_created(app: RegistryApp, request: IRequest, route: Route, digest: Digest) -> Response:
+    headers = {
+        "Location": app.url(request, f"/v2/{route.name}/blobs/{digest}"),
+        "Docker-Content-Digest": str(digest),
+    }
+    return Response(201, headers, content_length=0)
+
+
+def _required_digest(text: str | None) -> Digest:
+    if not text:
+        raise RegistryError("DIGEST_INVALID", "the digest query parameter is required")
+    try:
+        return parse_digest(text)
+    except InvalidDigest as exc:
+        raise RegistryError("DIGEST_INVALID", str(exc), {"digest": text[:160]}) from None
+
+
+def _unknown_upload(upload_id: str) -> RegistryError:
+    return RegistryError(
+        "BLOB_UPLOAD_UNKNOWN", "blob upload unknown to registry", {"uuid": upload_id[:64]}
+    )
+
+
+async def start_upload(app: RegistryApp, request: IRequest, route: Route) -> Response:
+    mount = query_value(request, "mount")
+    if mount is not None:
+        mounted = await _try_mount(app, request, route, mount, query_value(request, "from"))
+        if mounted is not None:
+            return mounted
+    elif request.new_upload_id is not None:  # monolithic POST ?digest=, body already stored
+        digest = _required_digest(query_value(request, "digest"))
+        try:
+            _check_sink(request)
+            return await _finish(app, request, route, request.new_upload_id, digest)
+        except RegistryError:
+            await _discard(app, request.new_upload_id)
+            raise
+    upload_id = str(uuid.uuid4())
+    app.blobs.create_upload(upload_id, route.name)
+    await app.db.run(registry_store.create_upload, upload_id, route.name)
+    return Response(202, _upload_headers(app, request, route, upload_id, 0), content_length=0)
+
+
+async def _try_mount(
+    app: RegistryApp, request: IRequest, route: Route, mount: str, source: str | None
+) -> Response | None:
+    digest = _required_digest(mount)
+    if not source or not is_valid_name(source):
+        return None  # no usable source: fall back to a regular upload
+    size = await app.db.run(registry_store.mount_blob, source, route.name, str(digest))
+    if size is None:
+        return None
+    return _blob_created(app, request, route, digest)
+
+
+async def _discard(app: RegistryApp, upload_id: str) -> None:
+    app.upload_hashes.forget(upload_id)
+    app.blobs.remove_upload(upload_id)
+    await app.db.run(registry_store.delete_upload, upload_id)
+
+
+def _check_sink(request: IRequest) -> int | None:
+    """Close the body's sink; its offset, or None if the body did not go to an upload."""
+    sink = request.content
+    if not isinstance(sink, UploadSink):
+        return None
+    sink.close()
+    if sink.error is not None:
+        if sink.out_of_space:
+            raise RegistryError(
+                "BLOB_UPLOAD_INVALID",
+                "the registry is out of storage space; the chunk was not stored",
+                status=507,
+            )
+        raise RegistryError(
+            "BLOB_UPLOAD_INVALID", f"storing the chunk failed: {sink.error}", status=500
+        )
+    return sink.offset
+
+
+async def patch_upload(app: RegistryApp, request: IRequest, route: Route) -> Response:
+    offset = _check_sink(request)
+    if offset is None:
+        offset = _current_size(app, route)
+    await app.db.run(registry_store.touch_upload, route.argument)
+    return Response(
+        202, _upload_headers(app, request, route, route.argument, offset), content_length=0
+    )
+
+
+def _current_size(app: RegistryApp, route: Route) -> int:
+    try:
+        return app.blobs.check_upload(route.argument, route.name)
+    except UploadMissing:
+        raise _unknown_upload(route.argument) from None
+
+
+async def put_upload(app: RegistryApp, request: IRequest, route: Route) -> Response:
+    digest = _required_digest(query_value(request, "digest"))
+    _check_sink(request)
+    _current_size(app, route)
+    return await _finish(app, request, route, route.argument, digest)
+
+
+async def _finish(
+    app: RegistryApp, request: IRequest, route: Route, upload_id: str, expected: Digest
+) -> Response:
+    if upload_id in app.finishing:
+        raise RegistryError(
+            "BLOB_UPLOAD_INVALID", "this upload is already being completed", status=409
+        )
+    app.finishing.add(upload_id)
+    try:
+        size = app.blobs.check_upload(upload_id, route.name)
+        state = app.upload_hashes.get(upload_id)
+        actual = state.digest_if_current(size, expected.algorithm) if state else None
+        if actual is None:
+            actual = await app.in_disk_thread(app.blobs.hash_upload, upload_id, expected.algorithm)
+        stored = await app.in_disk_thread(app.blobs.commit_upload, upload_id, expected, actual)
+        await app.db.run(_record_blob, route.name, str(stored.digest), stored.size, upload_id)
+        app.upload_hashes.forget(upload_id)
+    except UploadMissing:
+        raise _unknown_upload(upload_id) from None
+    except FileNotFoundError:
+        raise _unknown_upload(upload_id) from None
+    except DigestMismatch as exc:
+        raise RegistryError(
+            "DIGEST_INVALID",
+            "provided digest did not match uploaded content",
+            {"expected": str(exc.expected), "actual": str(exc.actual)},
+        ) from None
+    finally:
+        app.finishing.discard(upload_id)
+    return _blob_created(app, request, route, expected)
+
+
+def _record_blob(conn: object, repository: str, digest: str, size: int, upload_id: str) -> None:
+    registry_store.link_blob(conn, repository, digest, size)
+    registry_store.delete_upload(conn, upload_id)
+
+
+async def upload_status(app: RegistryApp, request: IRequest, route: Route) -> Response:
+    size = _current_size(app, route)
+    return Response(
+        204, _upload_headers(app, request, route, route.argument, size), content_length=0
+    )
+
+
+async def cancel_upload(app: RegistryApp, request: IRequest, route: Route) -> Response:
+    _current_size(app, route)
+    await _discard(app, route.argument)
+    return Response(204, content_length=0)

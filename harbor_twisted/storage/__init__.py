@@ -1,0 +1,1 @@
+"""Blob storage: the interface the registry uses and its filesystem driver."""

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Prepare this machine for the test suite and the benchmarks, idempotently:
+# Debian packages, a running Docker daemon, and the project's virtualenv.
+# Safe to run again: every step checks before it acts.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  docker.io skopeo docker-registry wrk
+  postgresql postgresql-client
+  libldap2-dev libsasl2-dev
+  ca-certificates curl jq
+)
+
+log() { printf '[setup] %s\n' "$*"; }
+
+install_debian_packages() {
+  local missing=()
+  for pkg in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  if ((${#missing[@]})); then
+    log "installing: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+start_docker_daemon() {
+  if docker info >/dev/null 2>&1; then return; fi
+  if ! pgrep -x dockerd >/dev/null; then
+    rm -f /var/run/docker.pid /var/run/docker.sock
+    log "starting dockerd"
+    mkdir -p /var/log
+    setsid nohup dockerd >/var/log/dockerd.log 2>&1 </dev/null &
+  fi
+  for _ in $(seq 1 60); do
+    docker info >/dev/null 2>&1 && return
+    sleep 0.5
+  done
+  log "dockerd did not become ready; last log lines:"
+  tail -n 20 /var/log/dockerd.log >&2
+  exit 1
+}
+
+create_virtualenv() {
+  local py=${PYTHON:-python3.11}
+  command -v "$py" >/dev/null || py=python3
+  if [[ ! -x .venv/bin/python ]]; then
+    log "creating .venv with $py"
+    "$py" -m venv .venv
+  fi
+  local stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
+  if [[ ! -e $stamp ]]; then
+    log "installing the project and its test dependencies"
+    .venv/bin/pip install -q --upgrade pip
+    .venv/bin/pip install -q -e '.[test]'
+    rm -f .venv/.installed-*
+    touch "$stamp"
+  fi
+}
+
+case "${1:-all}" in
+  venv) create_virtualenv ;;
+  all)
+    install_debian_packages
+    start_docker_daemon
+    create_virtualenv
+    ;;
+  *) echo "usage: $0 [all|venv]" >&2; exit 2 ;;
+esac
+log "ready"
