@@ -17,6 +17,22 @@ from harbor_twisted.storage.filesystem import FilesystemBlobStore
 log = Logger(namespace="harbor_twisted.services")
 
 
+class OrderedMultiService(service.MultiService):
+    """Stops children one at a time, last started first, waiting for each.
+
+    Twisted's MultiService stops them all at once, which would stop the database thread
+    pool while a request or a timer still waits for it.
+    """
+
+    async def _stop_in_order(self) -> None:
+        for child in reversed(list(self)):
+            await defer.maybeDeferred(child.stopService)
+
+    def stopService(self) -> defer.Deferred[None]:  # noqa: N802 - twisted's name
+        service.Service.stopService(self)
+        return defer.ensureDeferred(self._stop_in_order())
+
+
 class DatabaseService(service.Service):
     """Owns the engine and its thread pool; migrates the schema at start when allowed."""
 
@@ -84,7 +100,7 @@ def _expire_uploads(app: RegistryApp) -> defer.Deferred[object]:
 
 def registry_service(config: Config) -> service.MultiService:
     """The registry alone; ``all-in-one`` adds the other parts as they are built."""
-    top = service.MultiService()
+    top = OrderedMultiService()
     database = DatabaseService(config)
     database.setServiceParent(top)
     app = RegistryApp(config, database.db, FilesystemBlobStore(config.data))
