@@ -143,7 +143,7 @@ _CONVERTERS: dict[str, Any] = {
     "trusted_proxies": _as_proxies,
     "log_level": lambda k, v: _as_choice(k, v, LOG_LEVELS),
     "log_format": lambda k, v: _as_choice(k, v, LOG_FORMATS),
-    "upload_expiry_seconds": lambda k, v: _as_int(k, v, 60),
+    "upload_expiry_seconds": lambda k, v: _as_int(k, v, 1),
     "upload_sweep_interval_seconds": lambda k, v: _as_int(k, v, 1),
     "manifest_max_bytes": lambda k, v: _as_int(k, v, 1024, 64 * 1024 * 1024),
     "blob_serving": lambda k, v: _as_choice(k, v, BLOB_SERVING_MODES),

@@ -1,0 +1,97 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harbor_twisted.config import ConfigError, build_config, load_config
+
+
+def test_defaults_put_sqlite_in_the_data_directory(tmp_path):
+    config = build_config({"data": str(tmp_path)})
+    assert config.port == 8080
+    assert config.effective_database_url == f"sqlite:///{tmp_path / 'registry.db'}"
+    assert config.blob_serving == "direct"
+    assert config.manifest_max_bytes == 4 * 1024 * 1024
+
+
+def test_yaml_file_is_read_and_environment_overrides_it(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("port: 9000\nlog_level: debug\ndata: /srv/x\n")
+    config = load_config(path, environ={"HT_PORT": "9100", "HT_DATA": "/srv/y"})
+    assert config.port == 9100
+    assert config.log_level == "debug"
+    assert config.data == Path("/srv/y")
+
+
+def test_postgresql_url_gets_the_psycopg_driver():
+    config = build_config({"database_url": "postgresql://u@db:5432/harbor"})
+    assert config.database_url == "postgresql+psycopg://u@db:5432/harbor"
+
+
+@pytest.mark.parametrize(
+    ("values", "key"),
+    [
+        ({"port": "eighty"}, "port"),
+        ({"port": 70000}, "port"),
+        ({"port": True}, "port"),
+        ({"log_level": "loud"}, "log_level"),
+        ({"log_format": "xml"}, "log_format"),
+        ({"blob_serving": "sendfile"}, "blob_serving"),
+        ({"x_accel_prefix": "relative"}, "x_accel_prefix"),
+        ({"external_url": "registry.example.com"}, "external_url"),
+        ({"trusted_proxies": ["10.0.0.0/8", "not-an-ip"]}, "trusted_proxies"),
+        ({"database_url": "mysql://x"}, "database_url"),
+        ({"manifest_max_bytes": 10}, "manifest_max_bytes"),
+        ({"upload_expiry_seconds": 0}, "upload_expiry_seconds"),
+        ({"auto_migrate": "perhaps"}, "auto_migrate"),
+        ({"colour": "blue"}, "colour"),
+    ],
+)
+def test_bad_setting_is_refused_with_its_key_named(values, key):
+    with pytest.raises(ConfigError) as raised:
+        build_config(values)
+    assert str(raised.value).startswith(f"{key}:")
+
+
+def test_bad_environment_override_names_the_key():
+    with pytest.raises(ConfigError, match=r"^port:"):
+        load_config(None, environ={"HT_PORT": "-1"})
+
+
+def test_non_mapping_yaml_is_refused(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("- a\n- b\n")
+    with pytest.raises(ConfigError, match="expected a mapping"):
+        load_config(path, environ={})
+
+
+def test_trusted_proxies_accept_networks():
+    config = build_config({"trusted_proxies": "127.0.0.1, 10.0.0.0/8"})
+    assert config.is_trusted_proxy("10.2.3.4")
+    assert config.is_trusted_proxy("127.0.0.1")
+    assert not config.is_trusted_proxy("192.168.1.1")
+    assert not config.is_trusted_proxy("garbage")
+
+
+def test_cli_fails_at_start_naming_the_bad_key(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("port: 8080\nblob_serving: magic\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "harbor_twisted.cli", "registry", "--config", str(path)],
+        capture_output=True, text=True, timeout=30,
+    )
+    assert result.returncode == 2
+    assert "blob_serving" in result.stderr
+
+
+def test_cli_migrate_creates_and_reruns_cleanly(tmp_path):
+    env = {"HT_DATA": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    for _ in range(2):
+        result = subprocess.run(
+            [sys.executable, "-m", "harbor_twisted.cli", "migrate"],
+            capture_output=True, text=True, timeout=60, env=env,
+        )
+        assert result.returncode == 0, result.stderr
+        assert "revision 0001" in result.stdout
+    assert (tmp_path / "registry.db").exists()
