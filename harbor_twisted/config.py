@@ -41,7 +41,7 @@ class Config:
     manifest_max_bytes: int = 4 * 1024 * 1024
     blob_serving: str = "direct"
     x_accel_prefix: str = "/_blobstore"
-    db_threads: int = 8
+    db_threads: int = 4
     auto_migrate: bool = True
     _networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(
         default=(), repr=False, compare=False

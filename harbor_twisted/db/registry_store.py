@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, delete, func, select, update
+from sqlalchemy import Connection, Table, bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -77,8 +77,39 @@ def _insert_ignoring_conflict(conn: Connection, table: Table, values: dict[str, 
 # -- repositories -------------------------------------------------------------------------
 
 
+# Hot-path statements are built once: constructing a SQLAlchemy expression costs several
+# times more than running it.
+_FIND_REPOSITORY = select(repository.c.id).where(repository.c.name == bindparam("name"))
+
+_BLOB_SIZE_IN_REPOSITORY = (
+    select(blob.c.size)
+    .select_from(
+        blob.join(repository_blob, repository_blob.c.blob_id == blob.c.id).join(
+            repository, repository.c.id == repository_blob.c.repository_id
+        )
+    )
+    .where(repository.c.name == bindparam("name"), blob.c.digest == bindparam("digest"))
+)
+
+_MANIFEST_BY_DIGEST = (
+    select(manifest.c.digest, manifest.c.media_type, manifest.c.content)
+    .select_from(manifest.join(repository, repository.c.id == manifest.c.repository_id))
+    .where(repository.c.name == bindparam("name"), manifest.c.digest == bindparam("digest"))
+)
+
+_MANIFEST_BY_TAG = (
+    select(manifest.c.digest, manifest.c.media_type, manifest.c.content)
+    .select_from(
+        tag.join(manifest, manifest.c.id == tag.c.manifest_id).join(
+            repository, repository.c.id == tag.c.repository_id
+        )
+    )
+    .where(repository.c.name == bindparam("name"), tag.c.name == bindparam("tag"))
+)
+
+
 def find_repository(conn: Connection, name: str) -> int | None:
-    return conn.execute(select(repository.c.id).where(repository.c.name == name)).scalar()
+    return conn.execute(_FIND_REPOSITORY, {"name": name}).scalar()
 
 
 def ensure_repository(conn: Connection, name: str) -> int:
@@ -153,16 +184,9 @@ def link_blob(conn: Connection, repository_name: str, digest: str, size: int) ->
 
 
 def repository_blob_size(conn: Connection, repository_name: str, digest: str) -> int | None:
-    query = (
-        select(blob.c.size)
-        .select_from(
-            blob.join(repository_blob, repository_blob.c.blob_id == blob.c.id).join(
-                repository, repository.c.id == repository_blob.c.repository_id
-            )
-        )
-        .where(repository.c.name == repository_name, blob.c.digest == digest)
-    )
-    return conn.execute(query).scalar()
+    return conn.execute(
+        _BLOB_SIZE_IN_REPOSITORY, {"name": repository_name, "digest": digest}
+    ).scalar()
 
 
 def mount_blob(conn: Connection, source: str, target: str, digest: str) -> int | None:
@@ -279,12 +303,7 @@ def _point_tag(conn: Connection, repository_id: int, tag_name: str, manifest_id:
     )
 
 
-def _manifest_row(conn: Connection, condition: Any) -> StoredManifest | None:
-    row = conn.execute(
-        select(manifest.c.digest, manifest.c.media_type, manifest.c.content)
-        .select_from(manifest.join(repository, repository.c.id == manifest.c.repository_id))
-        .where(condition)
-    ).first()
+def _stored(row: Any) -> StoredManifest | None:
     if row is None:
         return None
     return StoredManifest(row.digest, row.media_type, bytes(row.content))
@@ -293,26 +312,17 @@ def _manifest_row(conn: Connection, condition: Any) -> StoredManifest | None:
 def get_manifest_by_digest(
     conn: Connection, repository_name: str, digest: str
 ) -> StoredManifest | None:
-    return _manifest_row(
-        conn, and_(repository.c.name == repository_name, manifest.c.digest == digest)
+    return _stored(
+        conn.execute(_MANIFEST_BY_DIGEST, {"name": repository_name, "digest": digest}).first()
     )
 
 
 def get_manifest_by_tag(
     conn: Connection, repository_name: str, tag_name: str
 ) -> StoredManifest | None:
-    row = conn.execute(
-        select(manifest.c.digest, manifest.c.media_type, manifest.c.content)
-        .select_from(
-            tag.join(manifest, manifest.c.id == tag.c.manifest_id).join(
-                repository, repository.c.id == tag.c.repository_id
-            )
-        )
-        .where(repository.c.name == repository_name, tag.c.name == tag_name)
-    ).first()
-    if row is None:
-        return None
-    return StoredManifest(row.digest, row.media_type, bytes(row.content))
+    return _stored(
+        conn.execute(_MANIFEST_BY_TAG, {"name": repository_name, "tag": tag_name}).first()
+    )
 
 
 def delete_manifest(conn: Connection, repository_name: str, digest: str) -> bool:
