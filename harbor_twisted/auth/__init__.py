@@ -1,0 +1,1 @@
+"""Authentication: token signing keys, JWTs, scopes, password hashing, authenticators."""

@@ -1,0 +1,51 @@
+"""Password and secret hashing (argon2id), and the password policy."""
+
+from __future__ import annotations
+
+import re
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+_HASHER = PasswordHasher()  # argon2id with the library's current recommended parameters
+
+MIN_LENGTH = 8
+MAX_LENGTH = 128
+
+
+class PasswordPolicyError(ValueError):
+    """The password does not meet the policy; the message says what is missing."""
+
+
+def hash_password(password: str) -> str:
+    return _HASHER.hash(password)
+
+
+def verify_password(stored_hash: str, password: str) -> bool:
+    try:
+        return _HASHER.verify(stored_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(stored_hash: str) -> bool:
+    return _HASHER.check_needs_rehash(stored_hash)
+
+
+def check_policy(password: str) -> None:
+    """Harbor's rule: 8 to 128 characters with at least one upper case, lower case and digit."""
+    if not MIN_LENGTH <= len(password) <= MAX_LENGTH:
+        raise PasswordPolicyError(
+            f"the password must be {MIN_LENGTH} to {MAX_LENGTH} characters long"
+        )
+    missing = [
+        label
+        for label, pattern in (
+            ("an upper case letter", r"[A-Z]"),
+            ("a lower case letter", r"[a-z]"),
+            ("a digit", r"[0-9]"),
+        )
+        if not re.search(pattern, password)
+    ]
+    if missing:
+        raise PasswordPolicyError("the password needs " + ", ".join(missing))
