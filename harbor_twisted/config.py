@@ -20,6 +20,9 @@ ENV_PREFIX = "HT_"
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 LOG_FORMATS = ("text", "json")
 BLOB_SERVING_MODES = ("direct", "x-accel-redirect")
+AUTH_MODES = ("db_auth", "ldap_auth")
+REGISTRY_AUTH_MODES = ("token", "none")
+CREATION_RESTRICTIONS = ("everyone", "adminonly")
 
 
 class ConfigError(ValueError):
@@ -43,6 +46,19 @@ class Config:
     x_accel_prefix: str = "/_blobstore"
     db_threads: int = 4
     auto_migrate: bool = True
+    secrets_dir: Path | None = None
+    registry_auth: str = "token"
+    auth_mode: str = "db_auth"
+    token_issuer: str = "harbor-token-issuer"
+    token_service: str = "harbor-registry"
+    token_expiration: int = 30
+    token_signing_key: Path | None = None
+    token_signing_cert: Path | None = None
+    admin_password_file: Path | None = None
+    allow_default_admin_password: bool = False
+    self_registration: bool | None = None
+    project_creation_restriction: str | None = None
+    read_only: bool | None = None
     _networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(
         default=(), repr=False, compare=False
     )
@@ -53,6 +69,10 @@ class Config:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data / 'registry.db').resolve()}"
+
+    @property
+    def effective_secrets_dir(self) -> Path:
+        return self.secrets_dir if self.secrets_dir is not None else self.data / "secrets"
 
     def is_trusted_proxy(self, address: str) -> bool:
         try:
@@ -127,6 +147,13 @@ def _database_url(key: str, value: Any) -> str:
     return text
 
 
+def _non_empty(key: str, value: Any) -> str:
+    text = str(value).strip()
+    if not text or any(c in text for c in '",\\'):
+        raise ConfigError(f"{key}: must be a non-empty string without quotes or commas")
+    return text
+
+
 def _prefix(key: str, value: Any) -> str:
     text = str(value).strip()
     if not text.startswith("/") or text == "/":
@@ -150,6 +177,19 @@ _CONVERTERS: dict[str, Any] = {
     "x_accel_prefix": _prefix,
     "db_threads": lambda k, v: _as_int(k, v, 1, 256),
     "auto_migrate": _as_bool,
+    "secrets_dir": lambda k, v: Path(str(v)).expanduser(),
+    "registry_auth": lambda k, v: _as_choice(k, v, REGISTRY_AUTH_MODES),
+    "auth_mode": lambda k, v: _as_choice(k, v, AUTH_MODES),
+    "token_issuer": lambda k, v: _non_empty(k, v),
+    "token_service": lambda k, v: _non_empty(k, v),
+    "token_expiration": lambda k, v: _as_int(k, v, 1, 60 * 24 * 365),
+    "token_signing_key": lambda k, v: Path(str(v)).expanduser(),
+    "token_signing_cert": lambda k, v: Path(str(v)).expanduser(),
+    "admin_password_file": lambda k, v: Path(str(v)).expanduser(),
+    "allow_default_admin_password": _as_bool,
+    "self_registration": _as_bool,
+    "project_creation_restriction": lambda k, v: _as_choice(k, v, CREATION_RESTRICTIONS),
+    "read_only": _as_bool,
 }
 
 KNOWN_KEYS = tuple(f.name for f in fields(Config) if not f.name.startswith("_"))

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
 from twisted.application import internet, service
 from twisted.internet import defer, endpoints, reactor
 from twisted.logger import Logger
-from twisted.web import resource, server
+from twisted.web import http, resource, server
 
+from harbor_twisted.auth import keys
+from harbor_twisted.auth.token_service import TokenIssuer, TokenResource
 from harbor_twisted.config import Config
+from harbor_twisted.core.identity import IdentityService
 from harbor_twisted.db import migrate
 from harbor_twisted.db.engine import Database, make_engine
 from harbor_twisted.registry.app import RegistryApp, RegistryResource
+from harbor_twisted.registry.authz import RegistryAuthorizer
 from harbor_twisted.registry.request import RegistryRequest
 from harbor_twisted.storage.filesystem import FilesystemBlobStore
 
@@ -54,26 +60,50 @@ class DatabaseService(service.Service):
         return super().stopService()
 
 
-class RegistryAppService(service.Service):
-    def __init__(self, app: RegistryApp) -> None:
-        self.app = app
+class StartStopService(service.Service):
+    """Calls ``start`` and ``stop`` callables: small parts without a service of their own."""
+
+    def __init__(self, start: object = None, stop: object = None) -> None:
+        self._start = start
+        self._stop = stop
 
     def startService(self) -> None:  # noqa: N802 - twisted's name
-        self.app.start()
+        if callable(self._start):
+            self._start()
         super().startService()
 
     def stopService(self) -> defer.Deferred[None] | None:  # noqa: N802 - twisted's name
-        self.app.stop()
+        if callable(self._stop):
+            self._stop()
         return super().stopService()
+
+
+class RegistryChannel(http.HTTPChannel):
+    """Closes at once on a TLS handshake, so clients that try HTTPS first fall back fast.
+
+    The docker daemon tries TLS before plain HTTP even for insecure registries; twisted.web
+    would wait for a request line that never comes until the client's 10 s timeout.
+    """
+
+    _first_data = True
+
+    def dataReceived(self, data: bytes) -> None:  # noqa: N802 - twisted's name
+        if self._first_data:
+            self._first_data = False
+            if data[:1] == b"\x16":  # TLS record type: handshake
+                self.transport.write(b"HTTP/1.0 400 Bad Request\r\n\r\nplain HTTP only\n")
+                self.transport.loseConnection()
+                return
+        super().dataReceived(data)
 
 
 class RegistrySite(server.Site):
     requestFactory = RegistryRequest  # noqa: N815 - twisted's name
-
+    protocol = RegistryChannel
     noisy = False
 
     def __init__(self, root: resource.Resource, app: RegistryApp, access_log: bool) -> None:
-        super().__init__(root)
+        super().__init__(root, timeout=600)
         self.registry_app = app
         self.access_log = access_log
 
@@ -83,9 +113,13 @@ class RegistrySite(server.Site):
             super().log(request)
 
 
-def build_site(app: RegistryApp) -> RegistrySite:
+def build_site(app: RegistryApp, token: resource.Resource | None = None) -> RegistrySite:
     root = resource.Resource()
     root.putChild(b"v2", RegistryResource(app))
+    if token is not None:
+        service_root = resource.Resource()
+        service_root.putChild(b"token", token)
+        root.putChild(b"service", service_root)
     return RegistrySite(root, app, access_log=app.config.log_level == "debug")
 
 
@@ -98,28 +132,64 @@ def _expire_uploads(app: RegistryApp) -> defer.Deferred[object]:
     return d
 
 
-def registry_service(config: Config) -> service.MultiService:
-    """The registry alone; ``all-in-one`` adds the other parts as they are built."""
-    top = OrderedMultiService()
+def _listen(config: Config, site: RegistrySite, parent: service.MultiService) -> None:
+    ipv6 = ":" in config.listen_address
+    endpoint_class = endpoints.TCP6ServerEndpoint if ipv6 else endpoints.TCP4ServerEndpoint
+    endpoint = endpoint_class(reactor, config.port, interface=config.listen_address, backlog=1024)
+    internet.StreamServerEndpointService(endpoint, site).setServiceParent(parent)
+
+
+def _verification_key(config: Config) -> rsa.RSAPublicKey:
+    """The registry alone needs only the token signer's certificate."""
+    path = config.token_signing_cert or config.effective_secrets_dir / keys.CERT_FILE
+    try:
+        certificate = x509.load_pem_x509_certificate(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise RuntimeError(f"token_signing_cert: cannot load {path}: {exc}") from None
+    public_key = certificate.public_key()
+    if not isinstance(public_key, rsa.RSAPublicKey):
+        raise RuntimeError(f"token_signing_cert: {path} does not hold an RSA key")
+    return public_key
+
+
+def _registry_parts(
+    config: Config, top: service.MultiService, public_key: rsa.RSAPublicKey | None
+) -> tuple[DatabaseService, RegistryApp]:
     database = DatabaseService(config)
     database.setServiceParent(top)
-    app = RegistryApp(config, database.db, FilesystemBlobStore(config.data))
-    RegistryAppService(app).setServiceParent(top)
+    authorizer = None
+    if config.registry_auth == "token" and public_key is not None:
+        authorizer = RegistryAuthorizer(config, public_key)
+    app = RegistryApp(config, database.db, FilesystemBlobStore(config.data), authorizer)
+    StartStopService(app.start, app.stop).setServiceParent(top)
     internet.TimerService(
         config.upload_sweep_interval_seconds, _expire_uploads, app
     ).setServiceParent(top)
-    endpoint = endpoints.TCP4ServerEndpoint(
-        reactor, config.port, interface=config.listen_address, backlog=1024
-    )
-    if ":" in config.listen_address:
-        endpoint = endpoints.TCP6ServerEndpoint(
-            reactor, config.port, interface=config.listen_address, backlog=1024
-        )
-    site = build_site(app)
-    internet.StreamServerEndpointService(endpoint, site).setServiceParent(top)
+    return database, app
+
+
+def registry_service(config: Config) -> service.MultiService:
+    """The registry alone: verifies tokens issued by a core it never calls."""
+    top = OrderedMultiService()
+    public_key = _verification_key(config) if config.registry_auth == "token" else None
+    _, app = _registry_parts(config, top, public_key)
+    _listen(config, build_site(app), top)
     top.registry_app = app  # type: ignore[attr-defined] - handy for tests
     return top
 
 
 def all_in_one_service(config: Config) -> service.MultiService:
-    return registry_service(config)
+    """Registry, token service (and, as they are built, API and job service) in one process."""
+    top = OrderedMultiService()
+    signing_key = keys.load_or_create(
+        config.effective_secrets_dir,
+        key_path=config.token_signing_key,
+        cert_path=config.token_signing_cert,
+    )
+    database, app = _registry_parts(config, top, signing_key.public_key)
+    identity = IdentityService(database.db, config, config.allow_default_admin_password)
+    StartStopService(identity.bootstrap_sync).setServiceParent(top)
+    token = TokenResource(TokenIssuer(config, signing_key, identity))
+    _listen(config, build_site(app, token), top)
+    top.registry_app = app  # type: ignore[attr-defined] - handy for tests
+    return top

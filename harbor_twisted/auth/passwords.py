@@ -9,6 +9,10 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 _HASHER = PasswordHasher()  # argon2id with the library's current recommended parameters
 
+# Verified against when a user does not exist, so a login costs the same either way and
+# response times do not reveal which user names exist.
+DUMMY_HASH = _HASHER.hash("not-a-real-password")
+
 MIN_LENGTH = 8
 MAX_LENGTH = 128
 

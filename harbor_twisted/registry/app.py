@@ -19,6 +19,7 @@ from harbor_twisted.config import Config
 from harbor_twisted.db import registry_store
 from harbor_twisted.db.engine import Database
 from harbor_twisted.registry import blobs, listing, manifests, uploads
+from harbor_twisted.registry.authz import RegistryAuthorizer
 from harbor_twisted.registry.errors import RegistryError
 from harbor_twisted.registry.http import API_VERSION_HEADER, Response, base_url
 from harbor_twisted.registry.names import Route, is_valid_name, route_path
@@ -34,8 +35,15 @@ log = Logger(namespace="harbor_twisted.registry")
 class RegistryApp:
     """Everything a registry handler needs: configuration, database, blob store."""
 
-    def __init__(self, config: Config, db: Database, blob_store: FilesystemBlobStore) -> None:
+    def __init__(
+        self,
+        config: Config,
+        db: Database,
+        blob_store: FilesystemBlobStore,
+        authorizer: RegistryAuthorizer | None = None,
+    ) -> None:
         self.config = config
+        self.authorizer = authorizer
         self.db = db
         self.blobs = blob_store
         self.upload_hashes = UploadHashes()
@@ -165,6 +173,8 @@ class RegistryResource(resource.Resource):
                 status=405,
             )
         _validate(route)
+        if self.app.authorizer is not None and getattr(request, "grant", None) is None:
+            request.grant = self.app.authorizer.authorize(request, route)
         return await handler(self.app, request, route)
 
 

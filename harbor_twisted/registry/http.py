@@ -57,3 +57,16 @@ def base_url(config: Config, request: IRequest) -> str:
             if proto in ("http", "https") and host and "/" not in host:
                 return f"{proto}://{host}"
     return ""
+
+
+def request_base_url(config: Config, request: IRequest) -> str:
+    """Always absolute (the token realm must be): as ``base_url``, else from ``Host``."""
+    configured = base_url(config, request)
+    if configured:
+        return configured
+    scheme = "https" if request.isSecure() else "http"
+    host = header(request, "host") or ""
+    if not host or any(c in host for c in '/"\\ ,'):
+        address = request.getHost()
+        host = f"{address.host}:{address.port}"
+    return f"{scheme}://{host}"

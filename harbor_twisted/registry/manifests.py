@@ -24,8 +24,11 @@ if TYPE_CHECKING:
     from harbor_twisted.registry.app import RegistryApp
 
 
-def parse_reference(reference: str) -> Digest | str:
-    """A manifest reference is a digest (contains ':') or a tag."""
+def parse_reference(reference: str, for_write: bool = False) -> Digest | str:
+    """A manifest reference is a digest (contains ':') or a tag.
+
+    An invalid tag is a bad request when pushing, and simply unknown when reading.
+    """
     if ":" in reference:
         try:
             return parse_digest(reference)
@@ -33,6 +36,10 @@ def parse_reference(reference: str) -> Digest | str:
             detail = {"reference": reference[:160]}
             raise RegistryError("DIGEST_INVALID", str(exc), detail) from None
     if not is_valid_tag(reference):
+        if not for_write:
+            raise RegistryError(
+                "MANIFEST_UNKNOWN", "manifest unknown to registry", {"tag": reference[:160]}
+            )
         raise RegistryError(
             "MANIFEST_INVALID",
             "invalid tag: tags match [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}",
@@ -42,8 +49,10 @@ def parse_reference(reference: str) -> Digest | str:
 
 
 def _accepts(request: IRequest, media_type: str) -> bool:
-    accept = header(request, "accept")
-    if not accept:
+    # Clients (the docker daemon among them) send several Accept lines: read them all.
+    lines = request.requestHeaders.getRawHeaders(b"accept") or []
+    accept = ",".join(line.decode("latin-1") for line in lines)
+    if not accept.strip():
         return True
     offered = []
     for item in accept.split(","):
@@ -92,7 +101,7 @@ async def get_manifest(app: RegistryApp, request: IRequest, route: Route) -> Res
 
 
 async def put_manifest(app: RegistryApp, request: IRequest, route: Route) -> Response:
-    reference = parse_reference(route.argument)
+    reference = parse_reference(route.argument, for_write=True)
     sink = request.content
     if not isinstance(sink, CappedBuffer):
         raise RegistryError("MANIFEST_INVALID", "a manifest body is required")

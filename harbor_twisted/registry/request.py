@@ -37,9 +37,7 @@ class RegistryRequest(server.Request):
     route: Route | None = None
     new_upload_id: str | None = None
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("parsePOSTFormSubmission", False)
-        super().__init__(*args, **kwargs)
+    grant: Any = None  # the verified token's grant, once authorised
 
     def gotLength(self, length: int | None) -> None:  # noqa: N802 - twisted's name
         app: RegistryApp | None = getattr(self.channel.site, "registry_app", None)
@@ -52,10 +50,19 @@ class RegistryRequest(server.Request):
             return
         self.route = route
         try:
+            if method in (b"PUT", b"PATCH", b"POST"):
+                self._authorize(app, method, route)
             self.content = self._choose_sink(app, method, route, query, length)
         except RegistryError as error:
             self.body_error = error
             self.content = DiscardSink()
+
+    def _authorize(self, app: RegistryApp, method: bytes, route: Route) -> None:
+        """Check the token before accepting a body (verification is CPU-only and cached)."""
+        if app.authorizer is None or not is_valid_name(route.name):
+            return
+        self.method = method  # twisted sets it later; the authorizer reads it now
+        self.grant = app.authorizer.authorize(self, route)
 
     def _choose_sink(
         self, app: RegistryApp, method: bytes, route: Route, query: bytes, length: int | None

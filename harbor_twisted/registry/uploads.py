@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from twisted.web.iweb import IRequest
 
 from harbor_twisted.db import registry_store
+from harbor_twisted.registry.authz import Needed
 from harbor_twisted.registry.errors import RegistryError
 from harbor_twisted.registry.http import Response, query_value
 from harbor_twisted.registry.names import Route, is_valid_name
@@ -82,6 +83,11 @@ async def _try_mount(
     digest = _required_digest(mount)
     if not source or not is_valid_name(source):
         return None  # no usable source: fall back to a regular upload
+    grant = getattr(request, "grant", None)
+    if app.authorizer is not None and (
+        grant is None or not grant.allows(Needed("repository", source, ("pull",)))
+    ):
+        return None  # no right to read the source: upload instead, reveal nothing
     size = await app.db.run(registry_store.mount_blob, source, route.name, str(digest))
     if size is None:
         return None

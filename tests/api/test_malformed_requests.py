@@ -11,7 +11,6 @@ import socket
 import time
 
 import pytest
-import requests
 
 from tests.support.oci import (
     OCI_INDEX,
@@ -23,9 +22,10 @@ from tests.support.oci import (
     raw_request,
     sha256,
 )
+from tests.support.server import admin_http
 
 GOOD = "sha256:" + "a" * 64
-REPO = "malformed/repo"
+REPO = "library/malformed"
 OCI = {"Content-Type": OCI_MANIFEST}
 
 
@@ -43,8 +43,12 @@ def blob_digest(registry, image):
     return sha256(image.layers[0])
 
 
+def _auth_line(registry, path: str) -> str:
+    return "".join(f"{k}: {v}\r\n" for k, v in registry.auth_header(path).items())
+
+
 def _upload(registry) -> str:
-    response = requests.post(f"{registry.url}/v2/{REPO}/blobs/uploads/", timeout=10)
+    response = admin_http.post(f"{registry.url}/v2/{REPO}/blobs/uploads/", timeout=10)
     assert response.status_code == 202
     return response.headers["Location"]
 
@@ -82,10 +86,15 @@ CORPUS = [
     # tags and references
     ("PUT", f"/v2/{REPO}/manifests/bad!tag", OCI, b"{}", 400, "MANIFEST_INVALID"),
     ("PUT", f"/v2/{REPO}/manifests/" + "t" * 129, OCI, b"{}", 400, "MANIFEST_INVALID"),
-    ("GET", f"/v2/{REPO}/manifests/.hidden", {}, None, 400, "MANIFEST_INVALID"),
-    ("GET", f"/v2/{REPO}/manifests/..%2F..", {}, None, 400, "MANIFEST_INVALID"),
+    ("GET", f"/v2/{REPO}/manifests/.hidden", {}, None, 404, "MANIFEST_UNKNOWN"),
+    ("HEAD", f"/v2/{REPO}/manifests/-dash", {}, None, 404, None),
+    ("DELETE", f"/v2/{REPO}/manifests/" + "t" * 129, {}, None, 404, "MANIFEST_UNKNOWN"),
+    ("GET", f"/v2/{REPO}/manifests/..%2F..", {}, None, 404, "MANIFEST_UNKNOWN"),
     # unknown things
-    ("GET", "/v2/malformed/nothing/tags/list", {}, None, 404, "NAME_UNKNOWN"),
+    ("GET", "/v2/library/nothing-here/tags/list", {}, None, 404, "NAME_UNKNOWN"),
+    ("GET", "/v2/noproject/repo/tags/list", {}, None, 401, "UNAUTHORIZED"),
+    ("POST", "/v2/noproject/repo/blobs/uploads/", {}, b"", 401, "UNAUTHORIZED"),
+    ("GET", "/v2/rootlevel/tags/list", {}, None, 401, "UNAUTHORIZED"),
     ("GET", f"/v2/{REPO}/manifests/missing", {}, None, 404, "MANIFEST_UNKNOWN"),
     ("GET", f"/v2/{REPO}/manifests/{GOOD}", {}, None, 404, "MANIFEST_UNKNOWN"),
     ("DELETE", f"/v2/{REPO}/manifests/{GOOD}", {}, None, 404, "MANIFEST_UNKNOWN"),
@@ -203,17 +212,17 @@ def test_bad_content_range_answers_416_and_keeps_the_upload(registry, content_ra
     assert status == 416, reason
     assert error_code(got) == "BLOB_UPLOAD_INVALID"
     assert headers["range"] == "0-0"
-    state = requests.get(registry.url + location, timeout=10)
+    state = admin_http.get(registry.url + location, timeout=10)
     assert state.status_code == 204
     assert state.headers["Range"] == "0-0"
 
 
 def test_overlapping_chunk_answers_416(registry):
     location = _upload(registry)
-    first = requests.patch(registry.url + location, data=b"0123456789",
+    first = admin_http.patch(registry.url + location, data=b"0123456789",
                            headers={"Content-Range": "0-9"}, timeout=10)
     assert first.status_code == 202
-    overlap = requests.patch(registry.url + location, data=b"89abc",
+    overlap = admin_http.patch(registry.url + location, data=b"89abc",
                              headers={"Content-Range": "8-12"}, timeout=10)
     assert overlap.status_code == 416
     assert overlap.headers["Range"] == "0-9"
@@ -222,17 +231,17 @@ def test_overlapping_chunk_answers_416(registry):
 def test_wrong_digest_on_completion_keeps_the_upload(registry):
     location = _upload(registry)
     data = b"some bytes"
-    wrong = requests.put(registry.url + location, params={"digest": GOOD}, data=data,
+    wrong = admin_http.put(registry.url + location, params={"digest": GOOD}, data=data,
                          timeout=10)
     assert wrong.status_code == 400
     assert error_code(wrong.content) == "DIGEST_INVALID"
-    right = requests.put(registry.url + location, params={"digest": sha256(data)}, timeout=10)
+    right = admin_http.put(registry.url + location, params={"digest": sha256(data)}, timeout=10)
     assert right.status_code == 201, right.text
 
 
 def test_completion_without_digest_is_refused(registry):
     location = _upload(registry)
-    response = requests.put(registry.url + location, data=b"abc", timeout=10)
+    response = admin_http.put(registry.url + location, data=b"abc", timeout=10)
     assert response.status_code == 400
     assert error_code(response.content) == "DIGEST_INVALID"
 
@@ -249,7 +258,7 @@ def test_oversized_chunked_manifest_answers_413(registry):
         for _ in range(5):
             yield b" " * (1024 * 1024)
 
-    response = requests.put(f"{registry.url}/v2/{REPO}/manifests/big", data=chunks(),
+    response = admin_http.put(f"{registry.url}/v2/{REPO}/manifests/big", data=chunks(),
                             headers=OCI, timeout=30)
     assert response.status_code == 413
     assert error_code(response.content) == "SIZE_INVALID"
@@ -261,19 +270,20 @@ def test_truncated_upload_body_keeps_what_arrived_and_server_stays_healthy(regis
     with socket.create_connection((address, int(port)), timeout=10) as sock:
         sock.sendall(
             f"PATCH {location} HTTP/1.1\r\nHost: {registry.host}\r\n"
-            "Content-Length: 1000\r\n\r\n".encode() + b"x" * 400
+            f"{_auth_line(registry, location)}Content-Length: 1000\r\n\r\n".encode()
+            + b"x" * 400
         )
         time.sleep(0.3)
     deadline = time.monotonic() + 5
     while True:
-        state = requests.get(registry.url + location, timeout=10)
+        state = admin_http.get(registry.url + location, timeout=10)
         if state.headers.get("Range") == "0-399" or time.monotonic() > deadline:
             break
         time.sleep(0.05)
     assert state.status_code == 204
     assert state.headers["Range"] == "0-399"
     rest = b"y" * 100
-    done = requests.put(registry.url + location, params={"digest": sha256(b"x" * 400 + rest)},
+    done = admin_http.put(registry.url + location, params={"digest": sha256(b"x" * 400 + rest)},
                         data=rest, timeout=10)
     assert done.status_code == 201, done.text
 
@@ -284,7 +294,20 @@ def test_non_ascii_bytes_in_the_request_line_are_refused(registry):
         sock.sendall(b"GET /v2/\xc3\xa9/tags/list HTTP/1.1\r\nHost: x\r\n\r\n")
         answer = sock.recv(4096)
     assert answer.startswith(b"HTTP/1.1 400")  # twisted.web refuses the request line
-    assert requests.get(registry.url + "/v2/", timeout=10).status_code == 200
+    assert admin_http.get(registry.url + "/v2/", timeout=10).status_code == 200
+
+
+def test_tls_handshake_on_the_plain_port_is_closed_at_once(registry):
+    # The docker daemon tries HTTPS first; it must fail fast so it falls back to HTTP.
+    address, port = registry.host.rsplit(":", 1)
+    with socket.create_connection((address, int(port)), timeout=5) as sock:
+        sock.sendall(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 40)
+        started = time.monotonic()
+        answer = sock.recv(4096)
+        while answer and sock.recv(4096):
+            pass
+    assert time.monotonic() - started < 2
+    assert not answer.startswith(b"\x16")
 
 
 def test_malformed_chunked_encoding_is_refused_without_harm(registry):
@@ -293,11 +316,12 @@ def test_malformed_chunked_encoding_is_refused_without_harm(registry):
     with socket.create_connection((address, int(port)), timeout=10) as sock:
         sock.sendall(
             f"PATCH {location} HTTP/1.1\r\nHost: {registry.host}\r\n"
+            f"{_auth_line(registry, location)}"
             "Transfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n".encode()
         )
         answer = sock.recv(4096)
     assert answer.startswith(b"HTTP/1.1 400")
-    assert requests.get(registry.url + "/v2/", timeout=10).status_code == 200
+    assert admin_http.get(registry.url + "/v2/", timeout=10).status_code == 200
 
 
 def test_concurrent_writer_to_same_upload_is_refused(registry):
@@ -306,10 +330,11 @@ def test_concurrent_writer_to_same_upload_is_refused(registry):
     with socket.create_connection((address, int(port)), timeout=10) as sock:
         sock.sendall(
             f"PATCH {location} HTTP/1.1\r\nHost: {registry.host}\r\n"
-            "Content-Length: 100\r\n\r\n".encode() + b"a" * 10
+            f"{_auth_line(registry, location)}Content-Length: 100\r\n\r\n".encode()
+            + b"a" * 10
         )
         time.sleep(0.3)
-        second = requests.patch(registry.url + location, data=b"b" * 10, timeout=10)
+        second = admin_http.patch(registry.url + location, data=b"b" * 10, timeout=10)
         assert second.status_code == 409
         assert error_code(second.content) == "BLOB_UPLOAD_INVALID"
         sock.sendall(b"a" * 90)
@@ -337,7 +362,7 @@ def test_foreign_layers_need_not_be_uploaded(registry):
             "digest": GOOD, "size": 5, "urls": ["https://example.invalid/layer"],
         }],
     )
-    response = requests.put(
+    response = admin_http.put(
         f"{registry.url}/v2/{REPO}/manifests/foreign", data=manifest,
         headers={"Content-Type": "application/vnd.docker.distribution.manifest.v2+json"},
         timeout=10,

@@ -9,8 +9,6 @@ import socket
 import time
 from pathlib import Path
 
-import requests
-
 from tests.support.oci import (
     OCI_MANIFEST,
     descriptor,
@@ -21,6 +19,7 @@ from tests.support.oci import (
     sha512,
     unique_repo,
 )
+from tests.support.server import admin_http
 
 
 def _blob_file(data_dir: Path, digest: str) -> Path:
@@ -29,7 +28,7 @@ def _blob_file(data_dir: Path, digest: str) -> Path:
 
 
 def _start(url: str, repo: str) -> str:
-    response = requests.post(f"{url}/v2/{repo}/blobs/uploads/", timeout=10)
+    response = admin_http.post(f"{url}/v2/{repo}/blobs/uploads/", timeout=10)
     assert response.status_code == 202
     assert response.headers["Docker-Upload-UUID"] in response.headers["Location"]
     return response.headers["Location"]
@@ -44,13 +43,13 @@ def test_docker_style_chunked_patch_then_empty_put(registry):
         for i in range(0, len(data), 70_000):
             yield data[i:i + 70_000]
 
-    patched = requests.patch(registry.url + location, data=body(), timeout=30)
+    patched = admin_http.patch(registry.url + location, data=body(), timeout=30)
     assert patched.status_code == 202
     assert patched.headers["Range"] == f"0-{len(data) - 1}"
-    done = requests.put(registry.url + location, params={"digest": sha256(data)}, timeout=30)
+    done = admin_http.put(registry.url + location, params={"digest": sha256(data)}, timeout=30)
     assert done.status_code == 201
     assert done.headers["Docker-Content-Digest"] == sha256(data)
-    fetched = requests.get(f"{registry.url}/v2/{repo}/blobs/{sha256(data)}", timeout=30)
+    fetched = admin_http.get(f"{registry.url}/v2/{repo}/blobs/{sha256(data)}", timeout=30)
     assert fetched.content == data
 
 
@@ -71,12 +70,12 @@ def test_cross_repository_mount(registry):
     data = os.urandom(1000)
     source, target = unique_repo("mount"), unique_repo("mount")
     push_blob(registry.url, source, data)
-    mounted = requests.post(f"{registry.url}/v2/{target}/blobs/uploads/",
+    mounted = admin_http.post(f"{registry.url}/v2/{target}/blobs/uploads/",
                             params={"mount": sha256(data), "from": source}, timeout=10)
     assert mounted.status_code == 201
     assert mounted.headers["Location"].endswith(f"/v2/{target}/blobs/{sha256(data)}")
     assert mounted.headers["Docker-Content-Digest"] == sha256(data)
-    head = requests.head(f"{registry.url}/v2/{target}/blobs/{sha256(data)}", timeout=10)
+    head = admin_http.head(f"{registry.url}/v2/{target}/blobs/{sha256(data)}", timeout=10)
     assert head.status_code == 200
     assert head.headers["Content-Length"] == "1000"
 
@@ -86,7 +85,7 @@ def test_mount_of_a_blob_the_source_lacks_falls_back_to_an_upload(registry):
     source, target = unique_repo("mount"), unique_repo("mount")
     push_blob(registry.url, unique_repo("elsewhere"), data)
     for params in ({"mount": sha256(data), "from": source}, {"mount": sha256(data)}):
-        response = requests.post(f"{registry.url}/v2/{target}/blobs/uploads/", params=params,
+        response = admin_http.post(f"{registry.url}/v2/{target}/blobs/uploads/", params=params,
                                  timeout=10)
         assert response.status_code == 202
         assert "Docker-Upload-UUID" in response.headers
@@ -97,11 +96,11 @@ def test_blob_delete_unlinks_only_that_repository(registry):
     one, two = unique_repo("del"), unique_repo("del")
     push_blob(registry.url, one, data)
     push_blob(registry.url, two, data)
-    deleted = requests.delete(f"{registry.url}/v2/{one}/blobs/{sha256(data)}", timeout=10)
+    deleted = admin_http.delete(f"{registry.url}/v2/{one}/blobs/{sha256(data)}", timeout=10)
     assert deleted.status_code == 202
-    assert requests.head(f"{registry.url}/v2/{one}/blobs/{sha256(data)}",
+    assert admin_http.head(f"{registry.url}/v2/{one}/blobs/{sha256(data)}",
                          timeout=10).status_code == 404
-    assert requests.get(f"{registry.url}/v2/{two}/blobs/{sha256(data)}",
+    assert admin_http.get(f"{registry.url}/v2/{two}/blobs/{sha256(data)}",
                         timeout=10).content == data
 
 
@@ -111,13 +110,13 @@ def test_sha512_monolithic_chunked_and_manifest(registry):
     push_blob(registry.url, repo, data, sha512(data))
     chunked = os.urandom(10_000)
     location = _start(registry.url, repo)
-    requests.patch(registry.url + location, data=chunked[:4000],
+    admin_http.patch(registry.url + location, data=chunked[:4000],
                    headers={"Content-Range": "0-3999"}, timeout=10)
-    done = requests.put(registry.url + location, params={"digest": sha512(chunked)},
+    done = admin_http.put(registry.url + location, params={"digest": sha512(chunked)},
                         data=chunked[4000:], timeout=10)
     assert done.status_code == 201, done.text
     assert done.headers["Docker-Content-Digest"] == sha512(chunked)
-    got = requests.get(f"{registry.url}/v2/{repo}/blobs/{sha512(chunked)}", timeout=10)
+    got = admin_http.get(f"{registry.url}/v2/{repo}/blobs/{sha512(chunked)}", timeout=10)
     assert got.content == chunked
     config = b"{}"
     push_blob(registry.url, repo, config)
@@ -128,11 +127,11 @@ def test_sha512_monolithic_chunked_and_manifest(registry):
         + str(len(data)).encode() + b"}]}"
     )
     reference = sha512(manifest)
-    put = requests.put(f"{registry.url}/v2/{repo}/manifests/{reference}", data=manifest,
+    put = admin_http.put(f"{registry.url}/v2/{repo}/manifests/{reference}", data=manifest,
                        headers={"Content-Type": OCI_MANIFEST}, timeout=10)
     assert put.status_code == 201, put.text
     assert put.headers["Docker-Content-Digest"] == reference
-    fetched = requests.get(f"{registry.url}/v2/{repo}/manifests/{reference}", timeout=10)
+    fetched = admin_http.get(f"{registry.url}/v2/{repo}/manifests/{reference}", timeout=10)
     assert fetched.content == manifest
     assert fetched.headers["Docker-Content-Digest"] == reference
 
@@ -145,7 +144,7 @@ def test_manifest_size_must_match_the_stored_blob(registry):
     wrong["size"] = 3
     manifest = ('{"schemaVersion":2,"config":' + str(wrong).replace("'", '"')
                 + ',"layers":[]}').encode()
-    response = requests.put(f"{registry.url}/v2/{repo}/manifests/t", data=manifest,
+    response = admin_http.put(f"{registry.url}/v2/{repo}/manifests/t", data=manifest,
                             headers={"Content-Type": OCI_MANIFEST}, timeout=10)
     assert response.status_code == 400
     assert error_code(response.content) == "MANIFEST_INVALID"
@@ -155,14 +154,14 @@ def test_accept_negotiation_by_tag(registry):
     image = push_image(registry.url, unique_repo("accept"))
     url = f"{registry.url}/v2/{image.repo}/manifests/latest"
     docker_only = {"Accept": "application/vnd.docker.distribution.manifest.v2+json"}
-    refused = requests.get(url, headers=docker_only, timeout=10)
+    refused = admin_http.get(url, headers=docker_only, timeout=10)
     assert refused.status_code == 404
     assert error_code(refused.content) == "MANIFEST_UNKNOWN"
     for accept in (OCI_MANIFEST, "*/*", f"{OCI_MANIFEST};q=0.9, text/plain"):
-        ok = requests.get(url, headers={"Accept": accept}, timeout=10)
+        ok = admin_http.get(url, headers={"Accept": accept}, timeout=10)
         assert ok.status_code == 200
         assert ok.headers["Content-Type"] == OCI_MANIFEST
-    by_digest = requests.get(f"{registry.url}/v2/{image.repo}/manifests/{image.digest}",
+    by_digest = admin_http.get(f"{registry.url}/v2/{image.repo}/manifests/{image.digest}",
                              headers=docker_only, timeout=10)
     assert by_digest.status_code == 200
 
@@ -172,11 +171,11 @@ def test_range_download(registry):
     data = os.urandom(5000)
     digest = push_blob(registry.url, repo, data)
     url = f"{registry.url}/v2/{repo}/blobs/{digest}"
-    part = requests.get(url, headers={"Range": "bytes=100-199"}, timeout=10)
+    part = admin_http.get(url, headers={"Range": "bytes=100-199"}, timeout=10)
     assert part.status_code == 206
     assert part.content == data[100:200]
     assert part.headers["Content-Range"] == "bytes 100-199/5000"
-    tail = requests.get(url, headers={"Range": "bytes=-10"}, timeout=10)
+    tail = admin_http.get(url, headers={"Range": "bytes=-10"}, timeout=10)
     assert tail.content == data[-10:]
 
 
@@ -187,8 +186,8 @@ def _private(start_registry, **env: str):
 def test_stale_uploads_expire_with_their_files(start_registry):
     server = _private(start_registry, upload_expiry_seconds="1",
                       upload_sweep_interval_seconds="1")
-    location = _start(server.url, "expiry/repo")
-    requests.patch(server.url + location, data=b"abc", timeout=10)
+    location = _start(server.url, "library/expiry")
+    admin_http.patch(server.url + location, data=b"abc", timeout=10)
     upload_id = location.rsplit("/", 1)[1]
     assert (server.data_dir / "uploads" / upload_id / "data").exists()
     deadline = time.monotonic() + 10
@@ -197,32 +196,33 @@ def test_stale_uploads_expire_with_their_files(start_registry):
             break
         time.sleep(0.2)
     assert not (server.data_dir / "uploads" / upload_id).exists()
-    assert requests.get(server.url + location, timeout=10).status_code == 404
+    assert admin_http.get(server.url + location, timeout=10).status_code == 404
 
 
 def test_upload_resumes_after_a_killed_process(start_registry, tmp_path):
     data_dir = tmp_path / "crash"
     server = start_registry(data_dir=data_dir)
-    location = _start(server.url, "crash/repo")
+    location = _start(server.url, "library/crash")
     data = os.urandom(2_000_000)
     address, port = server.host.rsplit(":", 1)
     sock = socket.create_connection((address, int(port)), timeout=10)
-    sock.sendall(f"PATCH {location} HTTP/1.1\r\nHost: x\r\nContent-Length: {len(data)}"
-                 "\r\n\r\n".encode() + data[:1_200_000])
+    token = server.auth_header(location)["Authorization"]
+    sock.sendall(f"PATCH {location} HTTP/1.1\r\nHost: x\r\nAuthorization: {token}\r\n"
+                 f"Content-Length: {len(data)}\r\n\r\n".encode() + data[:1_200_000])
     time.sleep(0.5)
     server.process.send_signal(signal.SIGKILL)
     server.process.wait(timeout=10)
     sock.close()
     restarted = start_registry(data_dir=data_dir)
-    status = requests.get(restarted.url + location, timeout=10)
+    status = admin_http.get(restarted.url + location, timeout=10)
     assert status.status_code == 204
     held = int(status.headers["Range"].split("-")[1]) + 1
     assert 0 < held <= 1_200_000
     assert not _blob_file(data_dir, sha256(data)).exists()
-    rest = requests.patch(restarted.url + location, data=data[held:],
+    rest = admin_http.patch(restarted.url + location, data=data[held:],
                           headers={"Content-Range": f"{held}-{len(data) - 1}"}, timeout=30)
     assert rest.status_code == 202
-    done = requests.put(restarted.url + location, params={"digest": sha256(data)}, timeout=30)
+    done = admin_http.put(restarted.url + location, params={"digest": sha256(data)}, timeout=30)
     assert done.status_code == 201, done.text
     assert _blob_file(data_dir, sha256(data)).read_bytes() == data
 
@@ -231,8 +231,8 @@ def test_x_accel_redirect_mode_answers_with_the_header_and_no_body(start_registr
     server = _private(start_registry, blob_serving="x-accel-redirect",
                       x_accel_prefix="/_internal")
     data = os.urandom(4096)
-    digest = push_blob(server.url, "accel/repo", data)
-    response = requests.get(f"{server.url}/v2/accel/repo/blobs/{digest}", timeout=10)
+    digest = push_blob(server.url, "library/accel", data)
+    response = admin_http.get(f"{server.url}/v2/library/accel/blobs/{digest}", timeout=10)
     assert response.status_code == 200
     assert response.content == b""
     hex_digest = digest.split(":")[1]
@@ -240,27 +240,27 @@ def test_x_accel_redirect_mode_answers_with_the_header_and_no_body(start_registr
     assert response.headers["X-Accel-Redirect"] == expected
     assert response.headers["Docker-Content-Digest"] == digest
     assert (server.data_dir / "blobs" / expected.removeprefix("/_internal/")).read_bytes() == data
-    head = requests.head(f"{server.url}/v2/accel/repo/blobs/{digest}", timeout=10)
+    head = admin_http.head(f"{server.url}/v2/library/accel/blobs/{digest}", timeout=10)
     assert head.headers["Content-Length"] == "4096"
 
 
 def test_locations_use_the_external_url(start_registry):
     server = _private(start_registry, external_url="https://registry.example.com")
-    response = requests.post(f"{server.url}/v2/ext/repo/blobs/uploads/", timeout=10)
+    response = admin_http.post(f"{server.url}/v2/library/ext/blobs/uploads/", timeout=10)
     assert response.headers["Location"].startswith(
-        "https://registry.example.com/v2/ext/repo/blobs/uploads/")
+        "https://registry.example.com/v2/library/ext/blobs/uploads/")
 
 
 def test_forwarded_headers_only_from_trusted_proxies(start_registry):
     forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "reg.example.org"}
     trusted = _private(start_registry, trusted_proxies="127.0.0.1")
-    response = requests.post(f"{trusted.url}/v2/fwd/repo/blobs/uploads/", headers=forwarded,
+    response = admin_http.post(f"{trusted.url}/v2/library/fwd/blobs/uploads/", headers=forwarded,
                              timeout=10)
-    assert response.headers["Location"].startswith("https://reg.example.org/v2/fwd/repo/")
+    assert response.headers["Location"].startswith("https://reg.example.org/v2/library/fwd/")
     untrusted = _private(start_registry, trusted_proxies="10.0.0.0/8")
-    response = requests.post(f"{untrusted.url}/v2/fwd/repo/blobs/uploads/", headers=forwarded,
+    response = admin_http.post(f"{untrusted.url}/v2/library/fwd/blobs/uploads/", headers=forwarded,
                              timeout=10)
-    assert response.headers["Location"].startswith("/v2/fwd/repo/blobs/uploads/")
+    assert response.headers["Location"].startswith("/v2/library/fwd/blobs/uploads/")
 
 
 def _rss_kib(pid: int) -> int:
@@ -286,9 +286,9 @@ def test_large_upload_keeps_memory_flat(start_registry):
                 peak = max(peak, _rss_kib(server.pid))
             yield block
 
-    location = _start(server.url, "memory/repo")
-    assert requests.patch(server.url + location, data=body(), timeout=120).status_code == 202
-    done = requests.put(server.url + location, params={"digest": "sha256:" + digest.hexdigest()},
+    location = _start(server.url, "library/memory")
+    assert admin_http.patch(server.url + location, data=body(), timeout=120).status_code == 202
+    done = admin_http.put(server.url + location, params={"digest": "sha256:" + digest.hexdigest()},
                         timeout=120)
     assert done.status_code == 201
     peak = max(peak, _rss_kib(server.pid))

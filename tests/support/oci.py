@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-import requests
+from tests.support.server import admin_http, server_for
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -29,12 +29,13 @@ def sha512(data: bytes) -> str:
 
 
 def unique_repo(prefix: str) -> str:
-    return f"{prefix}/r{uuid.uuid4().hex[:10]}"
+    """A fresh repository in the public ``library`` project (every test server has it)."""
+    return f"library/{prefix}/r{uuid.uuid4().hex[:10]}"
 
 
 def push_blob(base_url: str, repo: str, data: bytes, digest: str | None = None) -> str:
     digest = digest or sha256(data)
-    response = requests.post(
+    response = admin_http.post(
         f"{base_url}/v2/{repo}/blobs/uploads/", params={"digest": digest}, data=data, timeout=30
     )
     assert response.status_code == 201, response.text
@@ -71,7 +72,7 @@ def push_image(base_url: str, repo: str, tag: str | None = "latest", seed: str =
         "layers": [descriptor(layer_type, layer) for layer in layers],
     }).encode()
     reference = tag or sha256(manifest)
-    response = requests.put(
+    response = admin_http.put(
         f"{base_url}/v2/{repo}/manifests/{reference}", data=manifest,
         headers={"Content-Type": media_type}, timeout=30,
     )
@@ -81,9 +82,14 @@ def push_image(base_url: str, repo: str, tag: str | None = "latest", seed: str =
 
 def raw_request(
     host: str, method: str, path: str, headers: dict[str, str] | None = None,
-    body: bytes | None = None, timeout: float = 10,
+    body: bytes | None = None, timeout: float = 10, authenticate: bool = True,
 ) -> tuple[int, dict[str, str], bytes]:
     """Send a request with the path exactly as given (no normalisation or quoting)."""
+    headers = dict(headers or {})
+    server = server_for(host)
+    if server is not None and authenticate and not path.startswith("/service"):
+        bare, _, query = path.partition("?")
+        headers.update(server.auth.header_for(bare, query))
     address, port = host.rsplit(":", 1)
     connection = http.client.HTTPConnection(address, int(port), timeout=timeout)
     try:

@@ -93,5 +93,5 @@ def test_cli_migrate_creates_and_reruns_cleanly(tmp_path):
             capture_output=True, text=True, timeout=60, env=env,
         )
         assert result.returncode == 0, result.stderr
-        assert "revision 0001" in result.stdout
+        assert "revision 0002" in result.stdout
     assert (tmp_path / "registry.db").exists()

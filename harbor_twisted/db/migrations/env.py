@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from harbor_twisted.db.models import metadata
+from harbor_twisted.db.schema import metadata
 
 connection = context.config.attributes.get("connection")
 if connection is None:

@@ -1,0 +1,241 @@
+"""The Docker token service at ``/service/token`` (GET with Basic auth, and the OAuth2 POST).
+
+Grants are the intersection of what was asked and what the permission matrix allows; an
+empty grant is not an error. Wrong credentials answer 401. With ``offline_token=true`` (GET)
+or ``access_type=offline`` (POST) a refresh token is returned too: a JWT of its own audience
+that the POST ``grant_type=refresh_token`` form exchanges for new access tokens.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import uuid
+from typing import Any
+
+from twisted.internet import defer
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from twisted.web import resource, server
+from twisted.web.iweb import IRequest
+
+from harbor_twisted.auth import jwt
+from harbor_twisted.auth.keys import SigningKey
+from harbor_twisted.auth.scopes import Scope, parse_scopes
+from harbor_twisted.config import Config
+from harbor_twisted.core.identity import IdentityService
+from harbor_twisted.core.rbac import ANONYMOUS, Principal, registry_actions
+from harbor_twisted.registry.names import is_valid_name
+
+log = Logger(namespace="harbor_twisted.token")
+
+REFRESH_AUDIENCE_SUFFIX = "#refresh"
+REFRESH_LIFETIME = 30 * 24 * 3600
+
+
+class TokenError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+class TokenIssuer:
+    def __init__(self, config: Config, key: SigningKey, identity: IdentityService) -> None:
+        self.config = config
+        self.key = key
+        self.identity = identity
+
+    def access_token(self, principal: Principal, access: list[dict[str, Any]]) -> dict[str, Any]:
+        now = int(time.time())
+        minutes = int(self.identity.settings.get("token_expiration") or 30)
+        claims = {
+            "iss": self.config.token_issuer,
+            "sub": principal.name,
+            "aud": self.config.token_service,
+            "exp": now + minutes * 60,
+            "nbf": now - 1,
+            "iat": now,
+            "jti": uuid.uuid4().hex,
+            "access": access,
+        }
+        token = jwt.encode(claims, self.key)
+        issued_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
+        return {
+            "token": token,
+            "access_token": token,
+            "expires_in": minutes * 60,
+            "issued_at": issued_at,
+        }
+
+    def refresh_token(self, principal: Principal) -> str:
+        now = int(time.time())
+        claims = {
+            "iss": self.config.token_issuer,
+            "sub": principal.name,
+            "aud": self.config.token_service + REFRESH_AUDIENCE_SUFFIX,
+            "exp": now + REFRESH_LIFETIME,
+            "nbf": now - 1,
+            "iat": now,
+            "jti": uuid.uuid4().hex,
+            "access": [],
+        }
+        return jwt.encode(claims, self.key)
+
+    def subject_of_refresh_token(self, token: str) -> str:
+        claims = jwt.decode(
+            token,
+            self.key.public_key,
+            self.config.token_issuer,
+            self.config.token_service + REFRESH_AUDIENCE_SUFFIX,
+        )
+        return str(claims.get("sub") or "")
+
+    async def grant(self, principal: Principal, scopes: list[Scope]) -> list[dict[str, Any]]:
+        access: list[dict[str, Any]] = []
+        for scope in scopes:
+            actions = await self._actions_for(principal, scope)
+            if actions:
+                access.append({"type": scope.type, "name": scope.name, "actions": actions})
+        return access
+
+    async def _actions_for(self, principal: Principal, scope: Scope) -> list[str]:
+        if scope.type == "registry" and scope.name == "catalog":
+            return ["*"] if principal.sysadmin and "*" in scope.actions else []
+        if scope.type != "repository" or not is_valid_name(scope.name) or "/" not in scope.name:
+            return []
+        project_name = scope.name.split("/", 1)[0]
+        access = await self.identity.project_access(principal, project_name)
+        if access.project is None:
+            return []
+        return registry_actions(
+            principal,
+            scope.actions,
+            project_name=project_name,
+            project_public=access.project.public,
+            roles=access.roles,
+            read_only=self.identity.read_only,
+        )
+
+
+def _basic_credentials(request: IRequest) -> tuple[str, str] | None:
+    value = request.getHeader("authorization")
+    if not value:
+        return None
+    scheme, _, encoded = value.partition(" ")
+    if scheme.lower() != "basic":
+        raise TokenError(401, "UNAUTHORIZED", "only Basic credentials are accepted here")
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        raise TokenError(400, "UNAUTHORIZED", "malformed Basic credentials") from None
+    username, sep, password = decoded.partition(":")
+    if not sep:
+        raise TokenError(400, "UNAUTHORIZED", "malformed Basic credentials")
+    return username, password
+
+
+def _arg(request: IRequest, name: str) -> str | None:
+    values = request.args.get(name.encode())
+    if not values:
+        return None
+    try:
+        return values[0].decode("utf-8")
+    except UnicodeDecodeError:
+        raise TokenError(400, "UNSUPPORTED", f"{name} is not UTF-8") from None
+
+
+def _args(request: IRequest, name: str) -> list[str]:
+    try:
+        return [v.decode("utf-8") for v in request.args.get(name.encode(), [])]
+    except UnicodeDecodeError:
+        raise TokenError(400, "UNSUPPORTED", f"{name} is not UTF-8") from None
+
+
+class TokenResource(resource.Resource):
+    isLeaf = True  # noqa: N815 - twisted's name
+
+    def __init__(self, issuer: TokenIssuer) -> None:
+        super().__init__()
+        self.issuer = issuer
+
+    def render_GET(self, request: IRequest) -> int:  # noqa: N802 - twisted's name
+        return self._start(request, self._get)
+
+    def render_POST(self, request: IRequest) -> int:  # noqa: N802 - twisted's name
+        return self._start(request, self._post)
+
+    def _start(self, request: IRequest, handler: Any) -> int:
+        defer.ensureDeferred(self._answer(request, handler))
+        return server.NOT_DONE_YET
+
+    async def _answer(self, request: IRequest, handler: Any) -> None:
+        try:
+            status, body = 200, await handler(request)
+        except TokenError as error:
+            status = error.status
+            body = {"errors": [{"code": error.code, "message": error.message}]}
+        except Exception:
+            log.failure("token request failed", Failure())
+            status = 500
+            body = {"errors": [{"code": "UNKNOWN", "message": "internal error"}]}
+        if request.finished or getattr(request, "_disconnected", False):
+            return
+        payload = json.dumps(body).encode()
+        request.setResponseCode(status)
+        request.setHeader(b"Content-Type", b"application/json")
+        request.setHeader(b"Cache-Control", b"no-store")
+        request.setHeader(b"Content-Length", str(len(payload)).encode())
+        request.write(payload)
+        request.finish()
+
+    def _check_service(self, service: str | None) -> None:
+        if service is not None and service != self.issuer.config.token_service:
+            raise TokenError(400, "UNSUPPORTED", f"unknown service {service[:100]!r}")
+
+    async def _get(self, request: IRequest) -> dict[str, Any]:
+        self._check_service(_arg(request, "service"))
+        credentials = _basic_credentials(request)
+        principal = ANONYMOUS
+        if credentials is not None:
+            found = await self.issuer.identity.authenticate(*credentials)
+            if found is None:
+                raise TokenError(401, "UNAUTHORIZED", "invalid user name or password")
+            principal = found
+        return await self._respond(
+            principal, _args(request, "scope"), _arg(request, "offline_token") == "true"
+        )
+
+    async def _post(self, request: IRequest) -> dict[str, Any]:
+        self._check_service(_arg(request, "service"))
+        grant_type = _arg(request, "grant_type")
+        offline = _arg(request, "access_type") == "offline"
+        if grant_type == "password":
+            principal = await self.issuer.identity.authenticate(
+                _arg(request, "username") or "", _arg(request, "password") or ""
+            )
+        elif grant_type == "refresh_token":
+            principal = await self._from_refresh_token(_arg(request, "refresh_token") or "")
+        else:
+            raise TokenError(400, "UNSUPPORTED", "grant_type must be password or refresh_token")
+        if principal is None:
+            raise TokenError(401, "UNAUTHORIZED", "invalid credentials")
+        return await self._respond(principal, _args(request, "scope"), offline)
+
+    async def _from_refresh_token(self, token: str) -> Principal | None:
+        try:
+            subject = self.issuer.subject_of_refresh_token(token)
+        except jwt.TokenInvalid:
+            return None
+        return await self.issuer.identity.principal_by_name(subject) if subject else None
+
+    async def _respond(
+        self, principal: Principal, scope_values: list[str], offline: bool
+    ) -> dict[str, Any]:
+        access = await self.issuer.grant(principal, parse_scopes(scope_values))
+        body = self.issuer.access_token(principal, access)
+        if offline and not principal.anonymous:
+            body["refresh_token"] = self.issuer.refresh_token(principal)
+        return body

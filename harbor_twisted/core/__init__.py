@@ -1,0 +1,1 @@
+"""The rules: users, projects, members, roles and permissions, robots, audit."""

@@ -1,0 +1,168 @@
+"""Users, system settings and project access: what the token service and the API ask.
+
+All database work goes through ``Database.run``; password hashing (argon2, deliberately slow)
+runs in the same thread as the lookup, never on the reactor.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection
+from twisted.logger import Logger
+
+from harbor_twisted.auth import passwords
+from harbor_twisted.config import Config
+from harbor_twisted.core.rbac import Principal, Role
+from harbor_twisted.db import identity_store
+from harbor_twisted.db.engine import Database
+from harbor_twisted.db.identity_store import ProjectRow, UserRow
+
+log = Logger(namespace="harbor_twisted.identity")
+
+ADMIN = "admin"
+DEV_ADMIN_PASSWORD = "Harbor12345"
+ADMIN_PASSWORD_ENV = "HT_ADMIN_PASSWORD"
+
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "auth_mode": "db_auth",
+    "self_registration": False,
+    "project_creation_restriction": "everyone",
+    "read_only": False,
+    "token_expiration": 30,
+    "robot_token_duration": 30,
+    "robot_name_prefix": "robot$",
+}
+
+
+class BootstrapError(RuntimeError):
+    """The service cannot start as configured (the message says what to set)."""
+
+
+@dataclass(frozen=True)
+class ProjectAccess:
+    project: ProjectRow | None
+    roles: tuple[Role, ...]
+
+
+def _initial_admin_password(config: Config, allow_dev_default: bool) -> tuple[str, str]:
+    if config.admin_password_file is not None:
+        try:
+            text = config.admin_password_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise BootstrapError(f"admin_password_file: cannot read it ({exc.strerror})") from None
+        if not text:
+            raise BootstrapError("admin_password_file: the file is empty")
+        return text, "admin_password_file"
+    if os.environ.get(ADMIN_PASSWORD_ENV):
+        return os.environ[ADMIN_PASSWORD_ENV], ADMIN_PASSWORD_ENV
+    if allow_dev_default:
+        return DEV_ADMIN_PASSWORD, "the development default"
+    raise BootstrapError(
+        "no admin user yet: set admin_password_file (or HT_ADMIN_PASSWORD) for the first start"
+    )
+
+
+class IdentityService:
+    def __init__(self, db: Database, config: Config, allow_dev_admin: bool = False) -> None:
+        self.db = db
+        self.config = config
+        self.allow_dev_admin = allow_dev_admin
+        self.settings: dict[str, Any] = dict(DEFAULT_SETTINGS)
+
+    # -- start-up ---------------------------------------------------------------------------
+
+    def bootstrap_sync(self) -> None:
+        """Apply configured settings, create the admin and ``library`` (blocking; at start)."""
+        self.db.run_sync(self._apply_configured_settings)
+        self.settings = {**DEFAULT_SETTINGS, **self.db.run_sync(identity_store.all_settings)}
+        admin = self.db.run_sync(identity_store.get_user_by_name, ADMIN)
+        if admin is None:
+            password, source = _initial_admin_password(self.config, self.allow_dev_admin)
+            hashed = passwords.hash_password(password)
+            self.db.run_sync(self._create_admin, hashed)
+            log.warn("created the admin user with its password from {source}", source=source)
+        self.db.run_sync(self._ensure_library)
+
+    def _apply_configured_settings(self, conn: Connection) -> None:
+        configured = {
+            "auth_mode": self.config.auth_mode,
+            "token_expiration": self.config.token_expiration,
+            "self_registration": self.config.self_registration,
+            "project_creation_restriction": self.config.project_creation_restriction,
+            "read_only": self.config.read_only,
+        }
+        for name, value in configured.items():
+            if value is None:
+                continue
+            if name == "auth_mode":
+                self._check_auth_mode_change(conn, value)
+            identity_store.put_setting(conn, name, value)
+
+    def _check_auth_mode_change(self, conn: Connection, wanted: str) -> None:
+        current = identity_store.get_setting(conn, "auth_mode") or DEFAULT_SETTINGS["auth_mode"]
+        if current != wanted and identity_store.count_users_besides(conn, ADMIN) > 0:
+            raise BootstrapError(
+                f"auth_mode: cannot change from {current} to {wanted} once users other than "
+                "admin exist (Harbor's rule); install a fresh instance instead"
+            )
+
+    @staticmethod
+    def _create_admin(conn: Connection, password_hash: str) -> None:
+        identity_store.create_user(
+            conn, ADMIN, password_hash=password_hash, sysadmin=True, realname="system admin",
+            email="admin@example.com", comment="created at first start",
+        )
+
+    @staticmethod
+    def _ensure_library(conn: Connection) -> None:
+        if identity_store.get_project(conn, "library") is None:
+            admin = identity_store.get_user_by_name(conn, ADMIN)
+            identity_store.create_project(conn, "library", admin.id if admin else None, True)
+
+    # -- authentication ---------------------------------------------------------------------
+
+    async def authenticate(self, username: str, password: str) -> Principal | None:
+        """A principal for valid credentials, None otherwise (never says which part failed)."""
+        if not username or not password or len(username) > 255 or len(password) > 1024:
+            return None
+        return await self.db.run(self._authenticate_database_user, username, password)
+
+    @staticmethod
+    def _authenticate_database_user(
+        conn: Connection, username: str, password: str
+    ) -> Principal | None:
+        row = identity_store.get_user_by_name(conn, username)
+        if row is None or row.password_hash is None:
+            passwords.verify_password(passwords.DUMMY_HASH, password)  # same cost either way
+            return None
+        if not passwords.verify_password(row.password_hash, password):
+            return None
+        return principal_for(row)
+
+    async def principal_by_name(self, username: str) -> Principal | None:
+        row = await self.db.run(identity_store.get_user_by_name, username)
+        return None if row is None else principal_for(row)
+
+    # -- projects ---------------------------------------------------------------------------
+
+    async def project_access(self, principal: Principal, project_name: str) -> ProjectAccess:
+        return await self.db.run(self._project_access, principal, project_name)
+
+    @staticmethod
+    def _project_access(conn: Connection, principal: Principal, name: str) -> ProjectAccess:
+        found = identity_store.get_project(conn, name)
+        if found is None or principal.anonymous or principal.kind == "robot":
+            return ProjectAccess(found, ())
+        roles = identity_store.member_roles(conn, found.id, principal.user_id, principal.group_ids)
+        return ProjectAccess(found, tuple(Role(r) for r in roles if r in Role._value2member_map_))
+
+    @property
+    def read_only(self) -> bool:
+        return bool(self.settings.get("read_only"))
+
+
+def principal_for(row: UserRow, group_ids: frozenset[int] = frozenset()) -> Principal:
+    return Principal("user", row.username, row.id, row.sysadmin, group_ids)
