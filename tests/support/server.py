@@ -40,6 +40,11 @@ class RegistryServer:
         self.auth = TokenAuth(self.url, "admin", self.admin_password)
         self.session.auth = self.auth
 
+    def signing_key(self) -> keys.SigningKey:
+        """The token signing key the server uses (tests forge and sign with it)."""
+        key_file, cert_file = _shared_signing_key()
+        return keys.load_or_create(key_file.parent, key_path=key_file, cert_path=cert_file)
+
     def auth_header(self, path: str) -> dict[str, str]:
         """Authorization for a raw request to ``path``, as the admin."""
         return self.auth.header_for(path)
