@@ -6,7 +6,10 @@ runs in the same thread as the lookup, never on the reactor.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import secrets
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,6 +74,7 @@ class IdentityService:
         self.config = config
         self.allow_dev_admin = allow_dev_admin
         self.settings: dict[str, Any] = dict(DEFAULT_SETTINGS)
+        self.verified = VerifiedCredentials()
 
     # -- start-up ---------------------------------------------------------------------------
 
@@ -128,7 +132,17 @@ class IdentityService:
         """A principal for valid credentials, None otherwise (never says which part failed)."""
         if not username or not password or len(username) > 255 or len(password) > 1024:
             return None
-        return await self.db.run(self._authenticate_database_user, username, password)
+        cached = self.verified.get(username, password)
+        if cached is not None:
+            return cached
+        principal = await self.db.run(self._authenticate_database_user, username, password)
+        if principal is not None:
+            self.verified.put(username, password, principal)
+        return principal
+
+    def forget_credentials(self) -> None:
+        """Call after any password, user or membership change."""
+        self.verified.clear()
 
     @staticmethod
     def _authenticate_database_user(
@@ -162,6 +176,38 @@ class IdentityService:
     @property
     def read_only(self) -> bool:
         return bool(self.settings.get("read_only"))
+
+
+class VerifiedCredentials:
+    """Recently verified credentials, so repeated logins skip the deliberately slow hash.
+
+    Keys are salted SHA-256 digests of name and password (the salt lives only in this
+    process's memory); entries live ``ttl`` seconds and are dropped on any change.
+    """
+
+    def __init__(self, ttl: float = 60.0, size: int = 1024) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._salt = secrets.token_bytes(16)
+        self._entries: dict[bytes, tuple[Principal, float]] = {}
+
+    def _key(self, username: str, password: str) -> bytes:
+        material = username.encode() + b"\0" + password.encode()
+        return hashlib.sha256(self._salt + material).digest()
+
+    def get(self, username: str, password: str) -> Principal | None:
+        entry = self._entries.get(self._key(username, password))
+        if entry is None or entry[1] < time.monotonic():
+            return None
+        return entry[0]
+
+    def put(self, username: str, password: str, principal: Principal) -> None:
+        if len(self._entries) >= self.size:
+            self._entries.clear()
+        self._entries[self._key(username, password)] = (principal, time.monotonic() + self.ttl)
+
+    def clear(self) -> None:
+        self._entries.clear()
 
 
 def principal_for(row: UserRow, group_ids: frozenset[int] = frozenset()) -> Principal:
