@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 from twisted.application import internet, service
@@ -73,9 +75,13 @@ class StartStopService(service.Service):
         super().startService()
 
     def stopService(self) -> defer.Deferred[None] | None:  # noqa: N802 - twisted's name
-        if callable(self._stop):
-            self._stop()
-        return super().stopService()
+        super().stopService()
+        if not callable(self._stop):
+            return None
+        result = self._stop()
+        if inspect.iscoroutine(result):
+            return defer.ensureDeferred(result)
+        return defer.maybeDeferred(lambda: result)
 
 
 class RegistryChannel(http.HTTPChannel):

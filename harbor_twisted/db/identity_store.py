@@ -15,7 +15,7 @@ from harbor_twisted.db.identity_models import (
     system_setting,
     user,
 )
-from harbor_twisted.db.registry_store import utcnow
+from harbor_twisted.db.clock import utcnow
 
 
 @dataclass(frozen=True)

@@ -7,15 +7,17 @@ and returns plain values, so callers never hold cursors across threads.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from harbor_twisted.db.audit_store import RegistryEvent, write_registry_events
+from harbor_twisted.db.clock import utcnow
 from harbor_twisted.db.models import (
     blob,
     manifest,
@@ -26,10 +28,6 @@ from harbor_twisted.db.models import (
     tag,
     upload,
 )
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class MissingReferences(LookupError):
@@ -72,6 +70,16 @@ class StoredManifest:
 def _insert_ignoring_conflict(conn: Connection, table: Table, values: dict[str, Any]) -> None:
     statement = pg_insert(table) if conn.dialect.name == "postgresql" else sqlite_insert(table)
     conn.execute(statement.values(**values).on_conflict_do_nothing())
+
+
+def audited(
+    conn: Connection, change: Callable[..., bool], events: list[RegistryEvent], *args: Any
+) -> bool:
+    """Run ``change``; when it changed something, record ``events`` in the same transaction."""
+    changed = change(conn, *args)
+    if changed:
+        write_registry_events(conn, events)
+    return changed
 
 
 # -- repositories -------------------------------------------------------------------------
@@ -254,9 +262,13 @@ def _manifest_id(conn: Connection, repository_id: int, digest: str) -> int | Non
 
 
 def put_manifest(
-    conn: Connection, repository_name: str, record: ManifestRecord, tag_name: str | None
+    conn: Connection,
+    repository_name: str,
+    record: ManifestRecord,
+    tag_name: str | None,
+    events: list[RegistryEvent] | None = None,
 ) -> None:
-    """Store a manifest (idempotently) and point ``tag_name`` at it, in one transaction."""
+    """Store a manifest (idempotently), point ``tag_name`` at it and audit it, atomically."""
     repository_id = ensure_repository(conn, repository_name)
     blob_ids = _check_references(conn, repository_id, record)
     manifest_id = _manifest_id(conn, repository_id, record.digest)
@@ -287,6 +299,7 @@ def put_manifest(
             )
     if tag_name is not None:
         _point_tag(conn, repository_id, tag_name, manifest_id)
+    write_registry_events(conn, events or [])
 
 
 def _point_tag(conn: Connection, repository_id: int, tag_name: str, manifest_id: int) -> None:

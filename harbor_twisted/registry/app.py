@@ -19,6 +19,7 @@ from harbor_twisted.config import Config
 from harbor_twisted.db import registry_store
 from harbor_twisted.db.engine import Database
 from harbor_twisted.registry import blobs, listing, manifests, uploads
+from harbor_twisted.registry.audit import PullRecorder
 from harbor_twisted.registry.authz import RegistryAuthorizer
 from harbor_twisted.registry.errors import RegistryError
 from harbor_twisted.registry.http import API_VERSION_HEADER, Response, base_url
@@ -49,12 +50,15 @@ class RegistryApp:
         self.upload_hashes = UploadHashes()
         self.finishing: set[str] = set()
         self.disk_pool = ThreadPool(minthreads=1, maxthreads=4, name="disk")
+        self.pulls = PullRecorder(db)
 
     def start(self) -> None:
         self.blobs.prepare()
         self.disk_pool.start()
+        self.pulls.start()
 
-    def stop(self) -> None:
+    async def stop(self) -> None:
+        await self.pulls.stop()
         self.disk_pool.stop()
 
     def in_disk_thread(self, fn: Callable[..., T], *args: Any) -> defer.Deferred[T]:
@@ -109,7 +113,7 @@ async def _blob(app: RegistryApp, request: IRequest, route: Route) -> Response:
     except InvalidDigest as exc:
         raise RegistryError("DIGEST_INVALID", str(exc), {"digest": route.argument[:160]}) from None
     if request.method == b"DELETE":
-        return await blobs.delete_blob(app, route, digest)
+        return await blobs.delete_blob(app, request, route, digest)
     return await blobs.head_or_get_blob(app, request, route, digest)
 
 

@@ -9,6 +9,7 @@ from twisted.web.iweb import IRequest
 from zope.interface import implementer
 
 from harbor_twisted.db import registry_store
+from harbor_twisted.registry.audit import event_for
 from harbor_twisted.registry.errors import RegistryError
 from harbor_twisted.registry.http import Response, header
 from harbor_twisted.registry.names import Route
@@ -92,8 +93,15 @@ async def head_or_get_blob(
     return Response(206, headers, producer=producer, content_length=length)
 
 
-async def delete_blob(app: RegistryApp, route: Route, digest: Digest) -> Response:
-    removed = await app.db.run(registry_store.unlink_blob, route.name, str(digest))
+async def delete_blob(
+    app: RegistryApp, request: IRequest, route: Route, digest: Digest
+) -> Response:
+    events = [
+        event_for(app.config, request, "delete", "blob", route.name, f"{route.name}@{digest}")
+    ]
+    removed = await app.db.run(
+        registry_store.audited, registry_store.unlink_blob, events, route.name, str(digest)
+    )
     if not removed:
         raise RegistryError("BLOB_UNKNOWN", "blob unknown to registry", {"digest": str(digest)})
     return Response(202, {"Docker-Content-Digest": str(digest)}, content_length=0)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from twisted.web.iweb import IRequest
 
 from harbor_twisted.db import registry_store
+from harbor_twisted.registry.audit import event_for
 from harbor_twisted.registry.errors import RegistryError
 from harbor_twisted.registry.http import Response, header
 from harbor_twisted.registry.manifest_parser import ManifestInvalid, parse_manifest
@@ -97,7 +98,19 @@ async def get_manifest(app: RegistryApp, request: IRequest, route: Route) -> Res
     }
     if request.method == b"HEAD":
         return Response(200, headers, content_length=len(stored.content))
+    app.pulls.add(
+        event_for(
+            app.config, request, "pull", "artifact", route.name, _resource(route.name, reference)
+        )
+    )
     return Response(200, headers, body=stored.content)
+
+
+def _resource(repository: str, reference: Digest | str) -> str:
+    """Harbor's way of naming an artifact in the audit log."""
+    if isinstance(reference, Digest):
+        return f"{repository}@{reference}"
+    return f"{repository}:{reference}"
 
 
 async def put_manifest(app: RegistryApp, request: IRequest, route: Route) -> Response:
@@ -140,8 +153,13 @@ async def put_manifest(app: RegistryApp, request: IRequest, route: Route) -> Res
         blob_sizes=parsed.required_blobs,
         child_digests=tuple(child.digest for child in parsed.children),
     )
+    events = [
+        event_for(
+            app.config, request, "create", "artifact", route.name, _resource(route.name, reference)
+        )
+    ]
     try:
-        await app.db.run(registry_store.put_manifest, route.name, record, tag_name)
+        await app.db.run(registry_store.put_manifest, route.name, record, tag_name, events)
     except registry_store.MissingReferences as exc:
         raise RegistryError(
             "MANIFEST_BLOB_UNKNOWN",
@@ -161,10 +179,17 @@ async def put_manifest(app: RegistryApp, request: IRequest, route: Route) -> Res
 
 async def delete_manifest(app: RegistryApp, request: IRequest, route: Route) -> Response:
     reference = parse_reference(route.argument)
-    if isinstance(reference, Digest):
-        deleted = await app.db.run(registry_store.delete_manifest, route.name, str(reference))
-    else:
-        deleted = await app.db.run(registry_store.delete_tag, route.name, reference)
+    events = [
+        event_for(
+            app.config, request, "delete", "artifact", route.name, _resource(route.name, reference)
+        )
+    ]
+    change = (
+        registry_store.delete_manifest
+        if isinstance(reference, Digest)
+        else registry_store.delete_tag
+    )
+    deleted = await app.db.run(registry_store.audited, change, events, route.name, str(reference))
     if not deleted:
         raise RegistryError(
             "MANIFEST_UNKNOWN", "manifest unknown to registry", {"reference": route.argument}

@@ -1,0 +1,78 @@
+"""Registry audit: pushes and deletes are recorded in the transaction that makes them;
+pulls, the hot path, are queued and written in batches at least once a second."""
+
+from __future__ import annotations
+
+from twisted.internet import defer, task
+from twisted.logger import Logger
+from twisted.web.iweb import IRequest
+
+from harbor_twisted.config import Config
+from harbor_twisted.db import audit_store
+from harbor_twisted.db.audit_store import RegistryEvent
+from harbor_twisted.db.engine import Database
+from harbor_twisted.registry.http import client_address
+
+log = Logger(namespace="harbor_twisted.registry.audit")
+
+FLUSH_INTERVAL = 1.0
+MAX_PENDING = 100_000
+
+
+def event_for(
+    config: Config,
+    request: IRequest,
+    operation: str,
+    resource_type: str,
+    repository: str,
+    resource: str,
+) -> RegistryEvent:
+    grant = getattr(request, "grant", None)
+    username = grant.subject if grant is not None and grant.subject else "anonymous"
+    return RegistryEvent(
+        username, client_address(config, request), operation, resource_type, repository, resource
+    )
+
+
+class PullRecorder:
+    """Batches pull events; a LoopingCall flushes them in one transaction."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.pending: list[RegistryEvent] = []
+        self._loop = task.LoopingCall(self.flush)
+        self._flushing: defer.Deferred[None] | None = None
+
+    def start(self) -> None:
+        self._loop.start(FLUSH_INTERVAL, now=False)
+
+    async def stop(self) -> None:
+        if self._loop.running:
+            self._loop.stop()
+        await self.flush()
+
+    def add(self, event: RegistryEvent) -> None:
+        if len(self.pending) >= MAX_PENDING:
+            log.warn("pull audit queue full; dropping the oldest entries")
+            del self.pending[: MAX_PENDING // 10]
+        self.pending.append(event)
+
+    def flush(self) -> defer.Deferred[None]:
+        if self._flushing is not None:
+            return self._flushing
+        batch, self.pending = self.pending, []
+        if not batch:
+            return defer.succeed(None)
+        d = self.db.run(audit_store.write_registry_events, batch)
+
+        def restore(failure: object) -> None:
+            log.failure("writing pull audit records failed; will retry", failure)
+            self.pending[:0] = batch
+
+        def done(_: object) -> None:
+            self._flushing = None
+
+        d.addErrback(restore)
+        d.addBoth(done)
+        self._flushing = d
+        return d
