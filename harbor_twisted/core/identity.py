@@ -28,6 +28,7 @@ log = Logger(namespace="harbor_twisted.identity")
 ADMIN = "admin"
 DEV_ADMIN_PASSWORD = "Harbor12345"
 ADMIN_PASSWORD_ENV = "HT_ADMIN_PASSWORD"
+DEV_SOURCE = "the development default"
 
 DEFAULT_SETTINGS: dict[str, Any] = {
     "auth_mode": "db_auth",
@@ -62,7 +63,7 @@ def _initial_admin_password(config: Config, allow_dev_default: bool) -> tuple[st
     if os.environ.get(ADMIN_PASSWORD_ENV):
         return os.environ[ADMIN_PASSWORD_ENV], ADMIN_PASSWORD_ENV
     if allow_dev_default:
-        return DEV_ADMIN_PASSWORD, "the development default"
+        return DEV_ADMIN_PASSWORD, DEV_SOURCE
     raise BootstrapError(
         "no admin user yet: set admin_password_file (or HT_ADMIN_PASSWORD) for the first start"
     )
@@ -87,7 +88,14 @@ class IdentityService:
             password, source = _initial_admin_password(self.config, self.allow_dev_admin)
             hashed = passwords.hash_password(password)
             self.db.run_sync(self._create_admin, hashed)
-            log.warn("created the admin user with its password from {source}", source=source)
+            if source == DEV_SOURCE:
+                log.warn(
+                    "created the admin user with the development password {password}; "
+                    "set HT_ADMIN_PASSWORD before the first start to choose another",
+                    password=DEV_ADMIN_PASSWORD,
+                )
+            else:
+                log.warn("created the admin user with its password from {source}", source=source)
         self.db.run_sync(self._ensure_library)
 
     def _apply_configured_settings(self, conn: Connection) -> None:
