@@ -9,6 +9,8 @@ import socket
 import time
 from pathlib import Path
 
+import requests
+
 from tests.support.oci import (
     OCI_MANIFEST,
     descriptor,
@@ -293,3 +295,13 @@ def test_large_upload_keeps_memory_flat(start_registry):
     assert done.status_code == 201
     peak = max(peak, _rss_kib(server.pid))
     assert (peak - baseline) < 50 * 1024, f"RSS grew by {(peak - baseline) // 1024} MiB"
+
+
+def test_registry_auth_none_is_an_open_registry(start_registry):
+    server = _private(start_registry, registry_auth="none")
+    data = os.urandom(64)
+    response = requests.post(f"{server.url}/v2/open/repo/blobs/uploads/",
+                             params={"digest": sha256(data)}, data=data, timeout=10)
+    assert response.status_code == 201
+    assert requests.get(f"{server.url}/v2/open/repo/blobs/{sha256(data)}",
+                        timeout=10).content == data
