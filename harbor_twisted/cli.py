@@ -5,15 +5,18 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from twisted.application import service
 from twisted.internet import reactor
 from twisted.logger import Logger
 
 from harbor_twisted import __version__
+from harbor_twisted.auth.passwords import PasswordPolicyError
 from harbor_twisted.config import Config, ConfigError, load_config
+from harbor_twisted.core.identity import reset_password
 from harbor_twisted.db import migrate
-from harbor_twisted.db.engine import make_engine
+from harbor_twisted.db.engine import Database, make_engine
 from harbor_twisted.logs import start_logging
 from harbor_twisted.services import all_in_one_service, registry_service
 
@@ -31,6 +34,14 @@ def _parser() -> argparse.ArgumentParser:
     ):
         command = commands.add_parser(name, help=help_text)
         command.add_argument("--config", metavar="FILE", help="YAML configuration file")
+    admin = commands.add_parser("admin", help="administrative tasks")
+    admin_commands = admin.add_subparsers(dest="admin_command", required=True)
+    reset = admin_commands.add_parser(
+        "reset-password", help="set a database user's password (read from stdin or a file)"
+    )
+    reset.add_argument("--config", metavar="FILE", help="YAML configuration file")
+    reset.add_argument("--username", default="admin")
+    reset.add_argument("--password-file", metavar="FILE", help="read the password from FILE")
     return parser
 
 
@@ -74,6 +85,24 @@ def _migrate(config: Config) -> int:
     return 0
 
 
+def _reset_password(config: Config, username: str, password_file: str | None) -> int:
+    if password_file:
+        password = Path(password_file).read_text(encoding="utf-8").strip()
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    engine = make_engine(config.effective_database_url, 1)
+    try:
+        migrate.upgrade(engine)
+        reset_password(Database(engine, 1), username, password)
+    except (PasswordPolicyError, LookupError) as exc:
+        print(f"harbor-twisted: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    print(f"password of {username} changed; running services accept it within a minute")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -84,6 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     _prepare(config)
     if args.command == "migrate":
         return _migrate(config)
+    if args.command == "admin":
+        return _reset_password(config, args.username, args.password_file)
     build = all_in_one_service if args.command == "all-in-one" else registry_service
     return _run(config, build)
 

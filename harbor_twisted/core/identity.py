@@ -124,8 +124,13 @@ class IdentityService:
     @staticmethod
     def _create_admin(conn: Connection, password_hash: str) -> None:
         identity_store.create_user(
-            conn, ADMIN, password_hash=password_hash, sysadmin=True, realname="system admin",
-            email="admin@example.com", comment="created at first start",
+            conn,
+            ADMIN,
+            password_hash=password_hash,
+            sysadmin=True,
+            realname="system admin",
+            email="admin@example.com",
+            comment="created at first start",
         )
 
     @staticmethod
@@ -220,3 +225,29 @@ class VerifiedCredentials:
 
 def principal_for(row: UserRow, group_ids: frozenset[int] = frozenset()) -> Principal:
     return Principal("user", row.username, row.id, row.sysadmin, group_ids)
+
+
+def reset_password(db: Database, username: str, password: str) -> None:
+    """Set a database user's password from the command line (blocking; no reactor)."""
+    passwords.check_policy(password)
+    hashed = passwords.hash_password(password)
+
+    def change(conn: Connection) -> None:
+        row = identity_store.get_user_by_name(conn, username)
+        if row is None or row.auth_source != "db":
+            raise LookupError(f"no database user named {username!r}")
+        identity_store.set_password_hash(conn, row.id, hashed)
+        identity_store.write_audit(
+            conn,
+            [
+                identity_store.AuditRecord(
+                    username="cli",
+                    operation="update",
+                    resource_type="user",
+                    resource=username,
+                    detail={"change": "password reset"},
+                )
+            ],
+        )
+
+    db.run_sync(change)

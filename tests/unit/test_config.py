@@ -95,3 +95,46 @@ def test_cli_migrate_creates_and_reruns_cleanly(tmp_path):
         assert result.returncode == 0, result.stderr
         assert "revision 0002" in result.stdout
     assert (tmp_path / "registry.db").exists()
+
+
+def test_admin_reset_password_refuses_weak_passwords_and_unknown_users(tmp_path):
+    env = {"HT_DATA": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    command = [sys.executable, "-m", "harbor_twisted.cli", "admin", "reset-password"]
+    weak = subprocess.run(command, input="weak\n", capture_output=True, text=True, timeout=60,
+                          env=env)
+    assert weak.returncode == 1
+    assert "password" in weak.stderr
+    missing = subprocess.run([*command, "--username", "nobody"], input="Strong12345\n",
+                             capture_output=True, text=True, timeout=60, env=env)
+    assert missing.returncode == 1
+    assert "no database user" in missing.stderr
+
+
+def test_admin_reset_password_for_an_existing_admin(tmp_path):
+    from sqlalchemy import create_engine, select
+
+    from harbor_twisted.auth.passwords import verify_password
+    from harbor_twisted.core.identity import IdentityService
+    from harbor_twisted.db.engine import Database, make_engine
+    from harbor_twisted.db.identity_models import user
+    from harbor_twisted.db.migrate import upgrade
+
+    (tmp_path / "pw").write_text("First12345\n")
+    config = build_config({"data": str(tmp_path), "admin_password_file": str(tmp_path / "pw")})
+    engine = make_engine(config.effective_database_url, 1)
+    upgrade(engine)
+    IdentityService(Database(engine, 1), config).bootstrap_sync()
+    engine.dispose()
+    result = subprocess.run(
+        [sys.executable, "-m", "harbor_twisted.cli", "admin", "reset-password"],
+        input="Second12345\n", capture_output=True, text=True, timeout=60,
+        env={"HT_DATA": str(tmp_path), "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 0, result.stderr
+    check = create_engine(config.effective_database_url)
+    with check.connect() as conn:
+        stored = conn.execute(
+            select(user.c.password_hash).where(user.c.username == "admin")).scalar_one()
+    check.dispose()
+    assert verify_password(stored, "Second12345")
+    assert "Second12345" not in stored
