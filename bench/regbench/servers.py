@@ -1,0 +1,245 @@
+"""Start, probe and stop the registries under test, each on a free loopback port."""
+
+from __future__ import annotations
+
+import ctypes
+import http.client
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+HARBOR_BIN = REPO_ROOT / ".venv" / "bin" / "harbor-twisted"
+DISTRIBUTION_BIN = Path("/usr/bin/docker-registry")
+KINDS = ("harbor", "distribution")
+HOST = "127.0.0.1"
+START_ATTEMPTS = 3
+PR_SET_PDEATHSIG = 1
+
+
+class ServerError(RuntimeError):
+    """A registry did not start, or stopped answering."""
+
+
+@dataclass(frozen=True)
+class ServerSpec:
+    label: str  # "ours" or "theirs": the column the figures go to
+    kind: str  # one of KINDS
+    binary: Path
+    overrides: dict[str, object] = field(default_factory=dict)  # harbor config keys to set
+
+    @property
+    def title(self) -> str:
+        return f"{self.label} ({self.kind})"
+
+
+@dataclass
+class RunningServer:
+    spec: ServerSpec
+    port: int
+    workdir: Path
+    process: subprocess.Popen[bytes]
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / "server.log"
+
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def _distribution_config(data: Path, port: int) -> dict[str, object]:
+    # The shape of Debian's /etc/docker/registry/config.yml, without auth and health checks.
+    return {
+        "version": "0.1",
+        "log": {"level": "error", "accesslog": {"disabled": True}},
+        "storage": {
+            "cache": {"blobdescriptor": "inmemory"},
+            "filesystem": {"rootdirectory": str(data)},
+            "delete": {"enabled": True},
+        },
+        "http": {"addr": f"{HOST}:{port}"},
+    }
+
+
+def _harbor_config(workdir: Path, data: Path, port: int) -> dict[str, object]:
+    # Anonymous registry access, as Distribution runs here; the admin password is only
+    # required because the first start creates the admin user.
+    password = workdir / "admin-password"
+    password.touch(mode=0o600)
+    password.write_text(secrets.token_urlsafe(24))
+    return {
+        "listen_address": HOST,
+        "port": port,
+        "data": str(data),
+        "log_level": "warning",
+        "registry_auth": "none",
+        "admin_password_file": str(password),
+    }
+
+
+def _command(spec: ServerSpec, workdir: Path, port: int) -> tuple[list[str], dict[str, str]]:
+    """The argv and environment that start `spec` with its data under `workdir`."""
+    data = workdir / "data"
+    data.mkdir()
+    config = workdir / "config.yml"
+    # Both read overrides from the environment: drop the caller's, the file decides.
+    prefix = "REGISTRY_" if spec.kind == "distribution" else "HT_"
+    env = {key: value for key, value in os.environ.items() if not key.startswith(prefix)}
+    if spec.kind == "distribution":
+        # JSON is YAML: no quoting questions for paths.
+        config.write_text(json.dumps(_distribution_config(data, port), indent=2))
+        return [str(spec.binary), "serve", str(config)], env
+    document = {**_harbor_config(workdir, data, port), **spec.overrides}
+    config.write_text(json.dumps(document, indent=2))
+    env.update({"HT_PORT": str(port), "HT_DATA": str(data)})
+    return [str(spec.binary), "all-in-one", "--config", str(config)], env
+
+
+def probe(port: int, timeout: float = 2.0) -> int:
+    """Status of `GET /v2/`, or 0 when nothing answers."""
+    conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
+    try:
+        conn.request("GET", "/v2/")
+        response = conn.getresponse()
+        response.read()
+        return response.status
+    except OSError:
+        return 0
+    finally:
+        conn.close()
+
+
+def _wait_ready(server: RunningServer, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise ServerError(
+                f"{server.spec.title} exited with {server.process.returncode}:\n{server.log_tail()}"
+            )
+        status = probe(server.port, timeout=1.0)
+        if status == 200:
+            return
+        if status == 401:
+            raise ServerError(f"{server.spec.title} wants authentication on /v2/")
+        time.sleep(0.1)
+    raise ServerError(f"{server.spec.title} not ready after {timeout:.0f} s:\n{server.log_tail()}")
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGKILL when the harness dies, even by SIGKILL."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def _launch(spec: ServerSpec, parent: Path) -> RunningServer:
+    port = free_port()
+    workdir = Path(tempfile.mkdtemp(prefix=f"{spec.label}-{spec.kind}-", dir=parent))
+    argv, env = _command(spec, workdir, port)
+    with (workdir / "server.log").open("wb") as log:
+        # A session of its own: Ctrl-C reaches us, and we stop the server in order.
+        process = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,  # only the main thread runs while servers start
+        )
+    return RunningServer(spec=spec, port=port, workdir=workdir, process=process)
+
+
+def start(spec: ServerSpec, parent: Path, timeout: float = 60.0) -> RunningServer:
+    """Start `spec` on a fresh data directory; retry when the chosen port was taken."""
+    for attempt in range(1, START_ATTEMPTS + 1):
+        server = _launch(spec, parent)
+        try:
+            _wait_ready(server, timeout)
+            return server
+        except ServerError as error:
+            port_taken = "address already in use" in str(error).lower()
+            stop(server)
+            if not port_taken or attempt == START_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, sig)
+
+
+def stop(server: RunningServer, grace: float = 10.0) -> None:
+    """Stop the server's process group (TERM, then KILL) and delete its data."""
+    process = server.process
+    if process.poll() is None:
+        _signal_group(process, signal.SIGTERM)
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            _signal_group(process, signal.SIGKILL)
+            process.wait(timeout=grace)
+    else:
+        _signal_group(process, signal.SIGKILL)  # children it may have left behind
+    shutil.rmtree(server.workdir, ignore_errors=True)
+
+
+@contextmanager
+def interrupts_held() -> Iterator[None]:
+    """Ctrl-C and SIGTERM wait while we clean up, so a second one cannot orphan a server."""
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@contextmanager
+def running(specs: list[ServerSpec], parent: Path) -> Iterator[list[RunningServer]]:
+    """All `specs` started fresh; every one stopped on the way out, whatever happened."""
+    servers: list[RunningServer] = []
+    try:
+        for spec in specs:
+            servers.append(start(spec, parent))
+        yield servers
+    finally:
+        with interrupts_held():
+            for server in servers:
+                stop(server)
+
+
+def version_of(spec: ServerSpec) -> str:
+    """One line naming the server's version, best effort."""
+    argv = [str(spec.binary), "--version"]
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
+    except OSError as error:
+        return f"unknown ({error})"
+    lines = (done.stdout or done.stderr).strip().splitlines()
+    return lines[0] if lines else "unknown"
