@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from twisted.application import service
-from twisted.internet import reactor
+from twisted.internet import defer, reactor
 from twisted.logger import Logger
 
 from harbor_twisted import __version__
@@ -59,6 +59,9 @@ def _run(config: Config, build: Callable[[Config], service.MultiService]) -> int
         top.startService()
     except Exception as exc:
         print(f"harbor-twisted: cannot start: {exc}", file=sys.stderr)
+        # Parts that did start (thread pools) must stop, or the process would not exit.
+        reactor.callWhenRunning(_stop_and_exit, top)
+        reactor.run()
         return 1
     for child in top:
         port = getattr(child, "_waitingForPort", None)
@@ -67,6 +70,12 @@ def _run(config: Config, build: Callable[[Config], service.MultiService]) -> int
     reactor.addSystemEventTrigger("before", "shutdown", top.stopService)
     reactor.run()
     return 0
+
+
+def _stop_and_exit(top: service.MultiService) -> None:
+    d = defer.maybeDeferred(top.stopService)
+    d.addErrback(lambda failure: log.failure("stopping after a failed start", failure))
+    d.addBoth(lambda _: reactor.stop())
 
 
 def _announce(port: object) -> object:

@@ -11,6 +11,7 @@ from twisted.internet import defer, endpoints, reactor
 from twisted.logger import Logger
 from twisted.web import http, resource, server
 
+from harbor_twisted.api.app import build_api
 from harbor_twisted.auth import keys
 from harbor_twisted.auth.token_service import TokenIssuer, TokenResource
 from harbor_twisted.config import Config
@@ -34,7 +35,12 @@ class OrderedMultiService(service.MultiService):
 
     async def _stop_in_order(self) -> None:
         for child in reversed(list(self)):
-            await defer.maybeDeferred(child.stopService)
+            if not child.running:
+                continue  # after a failed start, later children never started
+            try:
+                await defer.maybeDeferred(child.stopService)
+            except Exception:
+                log.failure("stopping {child} failed", child=child)
 
     def stopService(self) -> defer.Deferred[None]:  # noqa: N802 - twisted's name
         service.Service.stopService(self)
@@ -119,9 +125,15 @@ class RegistrySite(server.Site):
             super().log(request)
 
 
-def build_site(app: RegistryApp, token: resource.Resource | None = None) -> RegistrySite:
+def build_site(
+    app: RegistryApp,
+    token: resource.Resource | None = None,
+    api: resource.Resource | None = None,
+) -> RegistrySite:
     root = resource.Resource()
     root.putChild(b"v2", RegistryResource(app))
+    if api is not None:
+        root.putChild(b"api", api)
     if token is not None:
         service_root = resource.Resource()
         service_root.putChild(b"token", token)
@@ -196,6 +208,7 @@ def all_in_one_service(config: Config) -> service.MultiService:
     identity = IdentityService(database.db, config, config.allow_default_admin_password)
     StartStopService(identity.bootstrap_sync).setServiceParent(top)
     token = TokenResource(TokenIssuer(config, signing_key, identity))
-    _listen(config, build_site(app, token), top)
+    api = build_api(config, identity)
+    _listen(config, build_site(app, token, api), top)
     top.registry_app = app  # type: ignore[attr-defined] - handy for tests
     return top

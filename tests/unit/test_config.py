@@ -138,3 +138,13 @@ def test_admin_reset_password_for_an_existing_admin(tmp_path):
     check.dispose()
     assert verify_password(stored, "Second12345")
     assert "Second12345" not in stored
+
+
+def test_first_start_without_an_admin_password_fails_cleanly(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "harbor_twisted.cli", "all-in-one"],
+        capture_output=True, text=True, timeout=60,
+        env={"HT_DATA": str(tmp_path), "HT_PORT": "0", "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 1
+    assert "admin_password_file" in result.stderr
