@@ -137,7 +137,10 @@ class IdentityService:
     def _ensure_library(conn: Connection) -> None:
         if identity_store.get_project(conn, "library") is None:
             admin = identity_store.get_user_by_name(conn, ADMIN)
-            identity_store.create_project(conn, "library", admin.id if admin else None, True)
+            owner = admin.id if admin else None
+            project_id = identity_store.create_project(conn, "library", owner, True)
+            if owner is not None:  # as in Harbor, the admin is library's Project Admin
+                identity_store.add_member(conn, project_id, "u", owner, int(Role.PROJECT_ADMIN))
 
     # -- authentication ---------------------------------------------------------------------
 

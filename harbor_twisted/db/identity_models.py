@@ -63,9 +63,7 @@ project = Table(
 project_metadata = Table(
     "project_metadata",
     metadata,
-    Column(
-        "project_id", Integer, ForeignKey("project.id", ondelete="CASCADE"), primary_key=True
-    ),
+    Column("project_id", Integer, ForeignKey("project.id", ondelete="CASCADE"), primary_key=True),
     Column("name", String(255), primary_key=True),
     Column("value", String(255), nullable=False),
 )

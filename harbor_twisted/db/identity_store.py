@@ -4,18 +4,41 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Connection,
+    DateTime,
+    Integer,
+    Select,
+    String,
+    and_,
+    bindparam,
+    delete,
+    false,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    true,
+    update,
+)
 
+from harbor_twisted.db.clock import utcnow
 from harbor_twisted.db.identity_models import (
     audit_log,
     project,
     project_member,
+    project_metadata,
     system_setting,
     user,
+    usergroup,
 )
-from harbor_twisted.db.clock import utcnow
+from harbor_twisted.db.models import repository
 
 
 @dataclass(frozen=True)
@@ -172,9 +195,7 @@ def member_roles(
 
 
 def get_setting(conn: Connection, name: str) -> Any:
-    row = conn.execute(
-        select(system_setting.c.value).where(system_setting.c.name == name)
-    ).first()
+    row = conn.execute(select(system_setting.c.value).where(system_setting.c.name == name)).first()
     return None if row is None else json.loads(row.value)
 
 
@@ -221,3 +242,545 @@ def count_users_besides(conn: Connection, username: str) -> int:
     return conn.execute(
         select(func.count()).select_from(user).where(user.c.username != username)
     ).scalar_one()
+
+
+# == REST API support: listings, users, projects, metadata, members, groups, audit ==========
+# Appended for the REST API (core/users.py, core/projects.py, core/members.py, core/audit.py).
+
+
+class ListingError(ValueError):
+    """A filter or sort key a listing does not know, or a value of the wrong type."""
+
+
+# Ids are INTEGER columns: 32-bit on PostgreSQL, which refuses larger values outright.
+MAX_ID = 2**31 - 1
+
+
+def _valid_id(value: int | None) -> bool:
+    return value is not None and 0 < value <= MAX_ID
+
+
+@dataclass(frozen=True)
+class Filter:
+    """One clause of Harbor's ``q``: ``exact`` and ``fuzzy`` hold one value, ``range`` holds
+    (low, high) with "" for an open end, ``any`` holds the alternatives."""
+
+    key: str
+    kind: str  # exact | fuzzy | range | any
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Sort:
+    key: str
+    descending: bool = False
+
+
+@dataclass(frozen=True)
+class Listing:
+    filters: tuple[Filter, ...] = ()
+    sorts: tuple[Sort, ...] = ()
+    page: int = 1
+    page_size: int = 10
+
+
+def _parse_time(text: str) -> datetime:
+    value = text.strip()
+    if value.endswith(("Z", "z")):
+        value = value[:-1] + "+00:00"
+    parsed = datetime.fromisoformat(value)  # also takes "2020-04-09 02:36:00" and dates
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def _coerce(key: str, column: ColumnElement[Any], text: str) -> Any:
+    kind = column.type
+    try:
+        if isinstance(kind, Boolean):
+            lowered = text.strip().lower()
+            if lowered not in ("true", "false", "1", "0"):
+                raise ValueError(text)
+            return lowered in ("true", "1")
+        if isinstance(kind, Integer):
+            number = int(text)
+            if not -MAX_ID - 1 <= number <= MAX_ID:
+                raise ValueError(text)
+            return number
+        if isinstance(kind, DateTime):
+            return _parse_time(text)
+    except (ValueError, OverflowError):
+        raise ListingError(f"{key}: {text!r} is not a valid value") from None
+    return text
+
+
+def _condition(column: ColumnElement[Any], flt: Filter) -> ColumnElement[bool]:
+    if flt.kind == "fuzzy":
+        if not isinstance(column.type, String):
+            raise ListingError(f"{flt.key}: fuzzy match (~) works on text fields only")
+        return column.icontains(flt.values[0], autoescape=True)
+    if flt.kind == "range":
+        low, high = flt.values
+        parts = []
+        if low:
+            parts.append(column >= _coerce(flt.key, column, low))
+        if high:
+            parts.append(column <= _coerce(flt.key, column, high))
+        return and_(true(), *parts)
+    if flt.kind == "any":
+        return column.in_([_coerce(flt.key, column, v) for v in flt.values])
+    return column == _coerce(flt.key, column, flt.values[0])
+
+
+def _listed(
+    conn: Connection,
+    stmt: Select[Any],
+    columns: dict[str, ColumnElement[Any]],
+    listing: Listing,
+    tiebreak: ColumnElement[Any],
+    default: tuple[Sort, ...] = (),
+) -> tuple[list[Any], int]:
+    """Apply a listing's filters, sorts and page to ``stmt``; rows of the page and the total."""
+    for flt in listing.filters:
+        if flt.key not in columns:
+            raise ListingError(f"unknown query key {flt.key!r} (known: {', '.join(columns)})")
+        stmt = stmt.where(_condition(columns[flt.key], flt))
+    total = conn.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+    sorts = listing.sorts or default
+    order = []
+    for sort in sorts:
+        if sort.key not in columns:
+            raise ListingError(f"unknown sort key {sort.key!r} (known: {', '.join(columns)})")
+        column = columns[sort.key]
+        order.append(column.desc() if sort.descending else column.asc())
+    last_descending = bool(sorts) and sorts[-1].descending
+    order.append(tiebreak.desc() if last_descending else tiebreak.asc())  # stable pages
+    offset = (listing.page - 1) * listing.page_size
+    rows = conn.execute(stmt.order_by(*order).offset(offset).limit(listing.page_size)).all()
+    return list(rows), total
+
+
+def _held_by(user_id: int | None, group_ids: frozenset[int]) -> ColumnElement[bool]:
+    """Membership rows of the user, directly or through one of their groups."""
+    conditions = []
+    if user_id is not None:
+        conditions.append(
+            (project_member.c.entity_type == "u") & (project_member.c.entity_id == user_id)
+        )
+    if group_ids:
+        conditions.append(
+            (project_member.c.entity_type == "g")
+            & project_member.c.entity_id.in_(sorted(group_ids))
+        )
+    return or_(false(), *conditions)
+
+
+def _user_or_member_of(
+    user_id: int | None, group_ids: frozenset[int], roles: frozenset[int]
+) -> Select[Any]:
+    """Ids of projects where the user, directly or through a group, holds one of ``roles``."""
+    return select(project_member.c.project_id).where(
+        _held_by(user_id, group_ids), project_member.c.role_id.in_(sorted(roles))
+    )
+
+
+# -- users ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    """A user as the API shows it (never the password hash)."""
+
+    id: int
+    username: str
+    email: str | None
+    realname: str
+    comment: str
+    sysadmin: bool
+    auth_source: str
+    creation_time: datetime
+    update_time: datetime
+
+
+USER_COLUMNS: dict[str, ColumnElement[Any]] = {
+    "user_id": user.c.id,
+    "username": user.c.username,
+    "email": user.c.email,
+    "realname": user.c.realname,
+    "sysadmin_flag": user.c.sysadmin_flag,
+    "creation_time": user.c.creation_time,
+    "update_time": user.c.update_time,
+}
+
+
+def _user_record(row: Any) -> UserRecord:
+    return UserRecord(
+        row.id, row.username, row.email, row.realname, row.comment, bool(row.sysadmin_flag),
+        row.auth_source, row.creation_time, row.update_time,
+    )
+
+
+def get_user_row(conn: Connection, user_id: int) -> UserRow | None:
+    if not _valid_id(user_id):
+        return None
+    return _user(conn.execute(select(user).where(user.c.id == user_id)).first())
+
+
+def get_user_record(conn: Connection, user_id: int) -> UserRecord | None:
+    if not _valid_id(user_id):
+        return None
+    row = conn.execute(select(user).where(user.c.id == user_id)).first()
+    return None if row is None else _user_record(row)
+
+
+def list_users(conn: Connection, listing: Listing) -> tuple[list[UserRecord], int]:
+    rows, total = _listed(conn, select(user), USER_COLUMNS, listing, user.c.id)
+    return [_user_record(row) for row in rows], total
+
+
+def email_in_use(conn: Connection, email: str, except_user_id: int | None = None) -> bool:
+    stmt = select(user.c.id).where(func.lower(user.c.email) == email.lower())
+    if except_user_id is not None:
+        stmt = stmt.where(user.c.id != except_user_id)
+    return conn.execute(stmt.limit(1)).first() is not None
+
+
+def update_user(conn: Connection, user_id: int, **values: Any) -> None:
+    """Set profile columns (email, realname, comment, sysadmin_flag) and the update time."""
+    conn.execute(update(user).where(user.c.id == user_id).values(**values, update_time=utcnow()))
+
+
+def delete_user(conn: Connection, user_id: int) -> None:
+    """Remove the user, their memberships, and their name as owner of projects."""
+    conn.execute(
+        delete(project_member).where(
+            project_member.c.entity_type == "u", project_member.c.entity_id == user_id
+        )
+    )
+    conn.execute(update(project).where(project.c.owner_id == user_id).values(owner_id=None))
+    conn.execute(delete(user).where(user.c.id == user_id))
+
+
+# -- projects -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProjectRecord:
+    id: int
+    name: str
+    public: bool
+    owner_id: int | None
+    owner_name: str | None
+    creation_time: datetime
+    update_time: datetime
+
+
+@dataclass(frozen=True)
+class Visibility:
+    """Which projects a non-admin may see: public ones (if asked) and those where the user
+    or one of their groups holds one of ``roles``."""
+
+    include_public: bool
+    user_id: int | None = None
+    group_ids: frozenset[int] = frozenset()
+    roles: frozenset[int] = frozenset()
+
+
+_OWNER = user.alias("owner")
+PROJECT_COLUMNS: dict[str, ColumnElement[Any]] = {
+    "project_id": project.c.id,
+    "name": project.c.name,
+    "public": project.c.public,
+    "owner": _OWNER.c.username,
+    "creation_time": project.c.creation_time,
+    "update_time": project.c.update_time,
+}
+_PROJECTS = select(
+    project.c.id, project.c.name, project.c.public, project.c.owner_id,
+    _OWNER.c.username.label("owner_name"), project.c.creation_time, project.c.update_time,
+).select_from(project.outerjoin(_OWNER, _OWNER.c.id == project.c.owner_id))
+
+
+def _project_record(row: Any) -> ProjectRecord:
+    return ProjectRecord(
+        row.id, row.name, bool(row.public), row.owner_id, row.owner_name, row.creation_time,
+        row.update_time,
+    )
+
+
+def find_project(
+    conn: Connection, *, project_id: int | None = None, name: str | None = None
+) -> ProjectRecord | None:
+    if name is None and not _valid_id(project_id):
+        return None
+    stmt = _PROJECTS.where(project.c.id == project_id if name is None else project.c.name == name)
+    row = conn.execute(stmt).first()
+    return None if row is None else _project_record(row)
+
+
+def list_projects(
+    conn: Connection, listing: Listing, visibility: Visibility | None
+) -> tuple[list[ProjectRecord], int]:
+    """Projects matching the listing; ``visibility`` None means every project (admins)."""
+    stmt = _PROJECTS
+    if visibility is not None:
+        member_of = project.c.id.in_(
+            _user_or_member_of(visibility.user_id, visibility.group_ids, visibility.roles)
+        )
+        stmt = stmt.where(or_(project.c.public.is_(true()), member_of)
+                          if visibility.include_public else member_of)
+    rows, total = _listed(conn, stmt, PROJECT_COLUMNS, listing, project.c.id,
+                          (Sort("name"),))
+    return [_project_record(row) for row in rows], total
+
+
+def update_project(conn: Connection, project_id: int, **values: Any) -> None:
+    conn.execute(
+        update(project).where(project.c.id == project_id).values(**values, update_time=utcnow())
+    )
+
+
+def delete_project(conn: Connection, project_id: int) -> None:
+    """Remove the project; its audit entries stay, detached (only system admins see them),
+    because SQLite hands a freed highest id to the next project."""
+    conn.execute(
+        update(audit_log).where(audit_log.c.project_id == project_id).values(project_id=None)
+    )
+    conn.execute(delete(project_metadata).where(project_metadata.c.project_id == project_id))
+    conn.execute(delete(project_member).where(project_member.c.project_id == project_id))
+    conn.execute(delete(project).where(project.c.id == project_id))
+
+
+def repository_counts(conn: Connection, names: list[str]) -> dict[str, int]:
+    """Repositories per project name (a repository ``p/…`` belongs to project ``p``)."""
+    counts = {}
+    for name in names:
+        counts[name] = conn.execute(
+            select(func.count())
+            .select_from(repository)
+            .where(repository.c.name.startswith(name + "/", autoescape=True))
+        ).scalar_one()
+    return counts
+
+
+def project_roles(
+    conn: Connection, project_ids: list[int], user_id: int | None, group_ids: frozenset[int]
+) -> dict[int, list[int]]:
+    """Each project's roles held by the user directly or through groups."""
+    if not project_ids:
+        return {}
+    stmt = select(project_member.c.project_id, project_member.c.role_id).where(
+        _held_by(user_id, group_ids), project_member.c.project_id.in_(project_ids)
+    )
+    roles: dict[int, list[int]] = {}
+    for row in conn.execute(stmt):
+        roles.setdefault(row.project_id, []).append(row.role_id)
+    return roles
+
+
+def project_metadata_values(conn: Connection, project_ids: list[int]) -> dict[int, dict[str, str]]:
+    values: dict[int, dict[str, str]] = {pid: {} for pid in project_ids}
+    if project_ids:
+        rows = conn.execute(
+            select(project_metadata).where(project_metadata.c.project_id.in_(project_ids))
+        )
+        for row in rows:
+            values[row.project_id][row.name] = row.value
+    return values
+
+
+def put_project_metadata(conn: Connection, project_id: int, values: dict[str, str]) -> None:
+    for name, value in values.items():
+        changed = conn.execute(
+            update(project_metadata)
+            .where(project_metadata.c.project_id == project_id, project_metadata.c.name == name)
+            .values(value=value)
+        ).rowcount
+        if not changed:
+            conn.execute(
+                insert(project_metadata).values(project_id=project_id, name=name, value=value)
+            )
+
+
+def delete_project_metadata(conn: Connection, project_id: int, name: str) -> bool:
+    return bool(
+        conn.execute(
+            delete(project_metadata).where(
+                project_metadata.c.project_id == project_id, project_metadata.c.name == name
+            )
+        ).rowcount
+    )
+
+
+# -- members and groups ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MemberRecord:
+    id: int
+    project_id: int
+    entity_id: int
+    entity_type: str  # u | g
+    entity_name: str
+    role_id: int
+
+
+@dataclass(frozen=True)
+class GroupRecord:
+    id: int
+    group_name: str
+    group_type: int
+    ldap_group_dn: str | None
+
+
+_MEMBER_USER = user.alias("member_user")
+_MEMBER_NAME = func.coalesce(_MEMBER_USER.c.username, usergroup.c.group_name, "")
+MEMBER_COLUMNS: dict[str, ColumnElement[Any]] = {
+    "id": project_member.c.id,
+    "entityname": _MEMBER_NAME,
+    "entity_type": project_member.c.entity_type,
+    "role_id": project_member.c.role_id,
+}
+_MEMBERS = select(
+    project_member.c.id, project_member.c.project_id, project_member.c.entity_id,
+    project_member.c.entity_type, _MEMBER_NAME.label("entity_name"), project_member.c.role_id,
+).select_from(
+    project_member.outerjoin(
+        _MEMBER_USER,
+        and_(project_member.c.entity_type == "u", _MEMBER_USER.c.id == project_member.c.entity_id),
+    ).outerjoin(
+        usergroup,
+        and_(project_member.c.entity_type == "g", usergroup.c.id == project_member.c.entity_id),
+    )
+)
+
+
+def _member_record(row: Any) -> MemberRecord:
+    return MemberRecord(
+        row.id, row.project_id, row.entity_id, row.entity_type, row.entity_name, row.role_id
+    )
+
+
+def list_members(
+    conn: Connection, project_id: int, listing: Listing
+) -> tuple[list[MemberRecord], int]:
+    stmt = _MEMBERS.where(project_member.c.project_id == project_id)
+    rows, total = _listed(conn, stmt, MEMBER_COLUMNS, listing, project_member.c.id)
+    return [_member_record(row) for row in rows], total
+
+
+def get_member(conn: Connection, project_id: int, member_id: int) -> MemberRecord | None:
+    if not _valid_id(member_id):
+        return None
+    row = conn.execute(
+        _MEMBERS.where(project_member.c.project_id == project_id, project_member.c.id == member_id)
+    ).first()
+    return None if row is None else _member_record(row)
+
+
+def find_member(
+    conn: Connection, project_id: int, entity_type: str, entity_id: int
+) -> MemberRecord | None:
+    row = conn.execute(
+        _MEMBERS.where(
+            project_member.c.project_id == project_id,
+            project_member.c.entity_type == entity_type,
+            project_member.c.entity_id == entity_id,
+        )
+    ).first()
+    return None if row is None else _member_record(row)
+
+
+def set_member_role(conn: Connection, member_id: int, role_id: int) -> None:
+    conn.execute(
+        update(project_member)
+        .where(project_member.c.id == member_id)
+        .values(role_id=role_id, update_time=utcnow())
+    )
+
+
+def delete_member(conn: Connection, member_id: int) -> None:
+    conn.execute(delete(project_member).where(project_member.c.id == member_id))
+
+
+def member_role_counts(conn: Connection, project_id: int) -> dict[int, int]:
+    rows = conn.execute(
+        select(project_member.c.role_id, func.count())
+        .where(project_member.c.project_id == project_id)
+        .group_by(project_member.c.role_id)
+    )
+    return {role_id: count for role_id, count in rows}
+
+
+def find_group(
+    conn: Connection, *, group_id: int | None = None, ldap_group_dn: str | None = None
+) -> GroupRecord | None:
+    stmt = select(usergroup)
+    if group_id is not None:
+        if not _valid_id(group_id):
+            return None
+        stmt = stmt.where(usergroup.c.id == group_id)
+    else:
+        stmt = stmt.where(func.lower(usergroup.c.ldap_group_dn) == (ldap_group_dn or "").lower())
+    row = conn.execute(stmt.limit(1)).first()
+    if row is None:
+        return None
+    return GroupRecord(row.id, row.group_name, row.group_type, row.ldap_group_dn)
+
+
+# -- audit log ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    project_id: int | None
+    username: str
+    client_ip: str
+    operation: str
+    resource_type: str
+    resource: str
+    op_time: datetime
+
+
+AUDIT_COLUMNS: dict[str, ColumnElement[Any]] = {
+    "id": audit_log.c.id,
+    "username": audit_log.c.username,
+    "resource": audit_log.c.resource,
+    "resource_type": audit_log.c.resource_type,
+    "operation": audit_log.c.operation,
+    "op_time": audit_log.c.op_time,
+    "client_ip": audit_log.c.client_ip,
+    "project_id": audit_log.c.project_id,
+}
+
+
+def list_audit(
+    conn: Connection,
+    listing: Listing,
+    *,
+    project_id: int | None = None,
+    visibility: Visibility | None = None,
+) -> tuple[list[AuditEntry], int]:
+    """Audit entries, newest first unless sorted otherwise; of one project, or of the
+    projects ``visibility`` allows (None: every entry)."""
+    stmt = select(audit_log)
+    if project_id is not None:
+        stmt = stmt.where(audit_log.c.project_id == project_id)
+    if visibility is not None:
+        stmt = stmt.where(
+            audit_log.c.project_id.in_(
+                _user_or_member_of(visibility.user_id, visibility.group_ids, visibility.roles)
+            )
+        )
+    rows, total = _listed(conn, stmt, AUDIT_COLUMNS, listing, audit_log.c.id,
+                          (Sort("op_time", descending=True),))
+    return [
+        AuditEntry(row.id, row.project_id, row.username, row.client_ip, row.operation,
+                   row.resource_type, row.resource, row.op_time)
+        for row in rows
+    ], total
+
+
+def ping(conn: Connection) -> None:
+    conn.execute(select(literal(1))).scalar_one()

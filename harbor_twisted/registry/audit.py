@@ -7,11 +7,11 @@ from twisted.internet import defer, task
 from twisted.logger import Logger
 from twisted.web.iweb import IRequest
 
+from harbor_twisted.client_address import client_address
 from harbor_twisted.config import Config
 from harbor_twisted.db import audit_store
 from harbor_twisted.db.audit_store import RegistryEvent
 from harbor_twisted.db.engine import Database
-from harbor_twisted.registry.http import client_address
 
 log = Logger(namespace="harbor_twisted.registry.audit")
 

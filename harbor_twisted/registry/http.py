@@ -70,16 +70,3 @@ def request_base_url(config: Config, request: IRequest) -> str:
         address = request.getHost()
         host = f"{address.host}:{address.port}"
     return f"{scheme}://{host}"
-
-
-def client_address(config: Config, request: IRequest) -> str:
-    """The client's address; X-Forwarded-For counts only when a trusted proxy sent it."""
-    peer = request.getClientAddress()
-    host = getattr(peer, "host", "") or ""
-    if host and config.is_trusted_proxy(host):
-        forwarded = header(request, "x-forwarded-for")
-        if forwarded:
-            first = forwarded.split(",")[0].strip()
-            if first and len(first) <= 64:
-                return first
-    return host

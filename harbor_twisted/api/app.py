@@ -1,0 +1,26 @@
+"""Assembles the REST API: services, routes and the twisted resource mounted at ``/api``."""
+
+from __future__ import annotations
+
+from harbor_twisted.api import system
+from harbor_twisted.api.audit_logs import AuditLogsApi
+from harbor_twisted.api.members import MembersApi
+from harbor_twisted.api.metadata import MetadataApi
+from harbor_twisted.api.projects import ProjectsApi
+from harbor_twisted.api.resource import ApiResource
+from harbor_twisted.api.routing import Router
+from harbor_twisted.api.services import Services
+from harbor_twisted.api.users import UsersApi
+from harbor_twisted.config import Config
+from harbor_twisted.core.identity import IdentityService
+
+PREFIX = "/api/v2.0"
+
+
+def build_api(config: Config, identity: IdentityService) -> ApiResource:
+    services = Services.create(config, identity)
+    router = Router(PREFIX)
+    system.register(router, services)
+    for api in (UsersApi, ProjectsApi, MetadataApi, MembersApi, AuditLogsApi):
+        api(services).register(router)
+    return ApiResource(router, identity, config)

@@ -1,0 +1,91 @@
+"""Harbor's JSON shapes (``api/v2.0/swagger.yaml`` definitions) for what core returns."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from harbor_twisted.core.members import role_name
+from harbor_twisted.core.projects import ProjectView
+from harbor_twisted.db.identity_store import AuditEntry, MemberRecord, UserRecord
+
+# Role ids from the most to the least powerful (Harbor's ids are not in that order).
+_ROLE_RANK = (1, 4, 2, 3, 5)
+
+
+def iso(moment: datetime | None) -> str | None:
+    """Harbor's date-time: UTC with milliseconds, ``2006-01-02T15:04:05.000Z``."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:  # SQLite hands back naive UTC
+        moment = moment.replace(tzinfo=UTC)
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def user_resp(user: UserRecord) -> dict[str, Any]:
+    """``UserResp``."""
+    return {
+        "user_id": user.id,
+        "username": user.username,
+        "email": user.email or "",
+        "realname": user.realname,
+        "comment": user.comment,
+        "sysadmin_flag": user.sysadmin,
+        "admin_role_in_auth": False,
+        "creation_time": iso(user.creation_time),
+        "update_time": iso(user.update_time),
+    }
+
+
+def user_search_item(user: UserRecord) -> dict[str, Any]:
+    """``UserSearchRespItem``."""
+    return {"user_id": user.id, "username": user.username}
+
+
+def project(view: ProjectView) -> dict[str, Any]:
+    """``Project``."""
+    record = view.project
+    return {
+        "project_id": record.id,
+        "owner_id": record.owner_id or 0,
+        "owner_name": record.owner_name or "",
+        "name": record.name,
+        "registry_id": 0,
+        "creation_time": iso(record.creation_time),
+        "update_time": iso(record.update_time),
+        "deleted": False,
+        "togglable": True,
+        "current_user_role_id": next((r for r in _ROLE_RANK if r in view.role_ids), 0),
+        "current_user_role_ids": list(view.role_ids),
+        "repo_count": view.repo_count,
+        "chart_count": 0,
+        "metadata": view.metadata,
+        "cve_allowlist": {"id": 0, "project_id": record.id, "items": []},
+    }
+
+
+def member(record: MemberRecord) -> dict[str, Any]:
+    """``ProjectMemberEntity``."""
+    return {
+        "id": record.id,
+        "project_id": record.project_id,
+        "entity_name": record.entity_name,
+        "entity_id": record.entity_id,
+        "entity_type": record.entity_type,
+        "role_id": record.role_id,
+        "role_name": role_name(record.role_id),
+    }
+
+
+def audit_log(entry: AuditEntry) -> dict[str, Any]:
+    """``AuditLog``, plus the client address Harbor's newer audit log shows."""
+    return {
+        "id": entry.id,
+        "username": entry.username,
+        "resource": entry.resource,
+        "resource_type": entry.resource_type,
+        "operation": entry.operation,
+        "op_time": iso(entry.op_time),
+        "client_ip": entry.client_ip,
+    }

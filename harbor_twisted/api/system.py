@@ -1,0 +1,105 @@
+"""``/health``, ``/ping`` and ``/systeminfo``."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+from urllib.parse import urlsplit
+
+from twisted.internet import threads
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from harbor_twisted import __version__
+from harbor_twisted.api.call import Call, Reply
+from harbor_twisted.api.routing import Router
+from harbor_twisted.api.services import Services
+from harbor_twisted.db import identity_store
+
+log = Logger(namespace="harbor_twisted.api.system")
+
+# The Harbor API these endpoints follow; clients read harbor_version to pick features.
+HARBOR_API_VERSION = "2.11.0"
+HARBOR_VERSION = f"v{HARBOR_API_VERSION}-harbor-twisted-{__version__}"
+
+
+def register(router: Router, services: Services) -> None:
+    router.add("/health", GET=lambda call: health(services, call))
+    router.add("/ping", GET=ping)
+    router.add("/systeminfo", GET=lambda call: systeminfo(services, call))
+
+
+async def ping(call: Call) -> Reply:
+    return Reply(text="Pong")
+
+
+async def _component(name: str, check: Any) -> dict[str, str]:
+    """A component's status; details of a failure go to the log, not to anonymous callers."""
+    try:
+        await check()
+    except Exception:
+        log.failure("health check of {name} failed", Failure(), name=name)
+        return {"name": name, "status": "unhealthy", "error": f"the {name} check failed"}
+    return {"name": name, "status": "healthy"}
+
+
+async def health(services: Services, call: Call) -> Reply:
+    data = services.config.data
+
+    async def database() -> None:
+        await services.identity.db.run(identity_store.ping)
+
+    async def storage() -> None:
+        writable = await threads.deferToThread(os.access, data, os.W_OK | os.X_OK)
+        if not writable:
+            raise OSError(f"the data directory {data} is not writable")  # logged only
+
+    async def alive() -> None:
+        return None
+
+    components = [
+        await _component("core", alive),
+        await _component("database", database),
+        await _component("registry", alive),  # served by this very process
+        await _component("storage", storage),
+    ]
+    healthy = all(c["status"] == "healthy" for c in components)
+    return Reply(body={"status": "healthy" if healthy else "unhealthy",
+                       "components": components})
+
+
+def _external_url(services: Services, call: Call) -> str:
+    if services.config.external_url:
+        return services.config.external_url
+    host = call.header("host") or ""
+    if not host or any(c in host for c in '/"\\ ,'):
+        address = call.request.getHost()
+        host = f"{address.host}:{address.port}"
+    return f"{'https' if call.request.isSecure() else 'http'}://{host}"
+
+
+async def systeminfo(services: Services, call: Call) -> Reply:
+    """``GeneralInfo``; anonymous callers get the parts a login page needs."""
+    settings = services.identity.settings
+    info: dict[str, Any] = {
+        "auth_mode": settings.get("auth_mode", "db_auth"),
+        "primary_auth_mode": False,
+        "self_registration": bool(settings.get("self_registration")),
+        "harbor_version": HARBOR_VERSION,
+        "banner_message": "",
+    }
+    if not call.principal.anonymous:
+        external = _external_url(services, call)
+        info.update({
+            "external_url": external,
+            "registry_url": urlsplit(external).netloc,
+            "project_creation_restriction": settings.get(
+                "project_creation_restriction", "everyone"),
+            "read_only": bool(settings.get("read_only")),
+            "has_ca_root": False,
+            "with_notary": False,
+            "with_chartmuseum": False,
+            "notification_enable": False,
+            "registry_storage_provider_name": "filesystem",
+        })
+    return Reply(body=info)
