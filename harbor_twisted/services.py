@@ -25,6 +25,8 @@ from harbor_twisted.storage.filesystem import FilesystemBlobStore
 
 log = Logger(namespace="harbor_twisted.services")
 
+READ_BUFFER_SIZE = 1024 * 1024
+
 
 class OrderedMultiService(service.MultiService):
     """Stops children one at a time, last started first, waiting for each.
@@ -98,6 +100,12 @@ class RegistryChannel(http.HTTPChannel):
     """
 
     _first_data = True
+
+    def connectionMade(self) -> None:  # noqa: N802 - twisted's name
+        # Read up to 1 MiB per wake-up instead of 64 KiB: uploads spend their time in
+        # per-read Python overhead, not in copying bytes.
+        self.transport.bufferSize = READ_BUFFER_SIZE
+        super().connectionMade()
 
     def dataReceived(self, data: bytes) -> None:  # noqa: N802 - twisted's name
         if self._first_data:
