@@ -49,6 +49,7 @@ class Config:
     secrets_dir: Path | None = None
     registry_auth: str = "token"
     auth_mode: str = "db_auth"
+    token_realm: str = ""
     token_issuer: str = "harbor-token-issuer"
     token_service: str = "harbor-registry"
     token_expiration: int = 30
@@ -180,6 +181,7 @@ _CONVERTERS: dict[str, Any] = {
     "secrets_dir": lambda k, v: Path(str(v)).expanduser(),
     "registry_auth": lambda k, v: _as_choice(k, v, REGISTRY_AUTH_MODES),
     "auth_mode": lambda k, v: _as_choice(k, v, AUTH_MODES),
+    "token_realm": lambda k, v: _as_url(k, v, ("http", "https")),
     "token_issuer": lambda k, v: _non_empty(k, v),
     "token_service": lambda k, v: _non_empty(k, v),
     "token_expiration": lambda k, v: _as_int(k, v, 1, 60 * 24 * 365),

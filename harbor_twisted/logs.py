@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import sys
-from typing import TextIO
+import time
+from typing import Any, TextIO
 
 from twisted.logger import (
     FilteringLogObserver,
     ILogObserver,
     LogLevel,
     LogLevelFilterPredicate,
+    formatEvent,
     globalLogBeginner,
-    jsonFileLogObserver,
     textFileLogObserver,
 )
+from zope.interface import implementer
 
 _LEVELS = {
     "debug": LogLevel.debug,
@@ -24,8 +27,33 @@ _LEVELS = {
 }
 
 
+@implementer(ILogObserver)
+class JsonLineObserver:
+    """One flat JSON object per line: time, level, logger, message (and a traceback)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        level = event.get("log_level")
+        record = {
+            "time": time.strftime(
+                "%Y-%m-%dT%H:%M:%S", time.gmtime(event.get("log_time", time.time()))
+            )
+            + "Z",
+            "level": level.name if level is not None else "info",
+            "logger": event.get("log_namespace", "-"),
+            "message": formatEvent(event),
+        }
+        failure = event.get("log_failure")
+        if failure is not None:
+            record["traceback"] = failure.getTraceback()
+        self.stream.write(json.dumps(record) + "\n")
+        self.stream.flush()
+
+
 def make_observer(level: str, fmt: str, stream: TextIO = sys.stdout) -> ILogObserver:
-    base = jsonFileLogObserver(stream) if fmt == "json" else textFileLogObserver(stream)
+    base = JsonLineObserver(stream) if fmt == "json" else textFileLogObserver(stream)
     predicate = LogLevelFilterPredicate(defaultLogLevel=_LEVELS[level])
     return FilteringLogObserver(base, [predicate])
 

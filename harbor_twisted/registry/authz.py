@@ -101,7 +101,7 @@ class RegistryAuthorizer:
     def _challenge(
         self, request: IRequest, needed: Needed | None, error: str | None, detail: str = ""
     ) -> RegistryError:
-        realm = request_base_url(self.config, request) + "/service/token"
+        realm = self.config.token_realm or request_base_url(self.config, request) + "/service/token"
         parts = [f'realm="{realm}"', f'service="{self.config.token_service}"']
         if needed is not None:
             parts.append(f'scope="{needed.scope()}"')

@@ -1,0 +1,40 @@
+"""Process kinds and logging: the registry alone verifies tokens a core issued."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import requests
+
+from tests.support.oci import sha256
+
+
+def test_registry_alone_accepts_tokens_from_the_all_in_one_token_service(start_registry):
+    core = start_registry()
+    registry = start_registry({"HT_TOKEN_REALM": f"{core.url}/service/token"},
+                              command="registry")
+    challenge = requests.get(f"{registry.url}/v2/", timeout=10).headers["WWW-Authenticate"]
+    assert f'realm="{core.url}/service/token"' in challenge
+    assert requests.get(f"{registry.url}/service/token", timeout=10).status_code == 404
+    scope = "repository:library/split:pull,push"
+    token = requests.get(f"{core.url}/service/token",
+                         params={"service": "harbor-registry", "scope": scope},
+                         auth=("admin", core.admin_password), timeout=30).json()["token"]
+    data = os.urandom(1000)
+    pushed = requests.post(f"{registry.url}/v2/library/split/blobs/uploads/",
+                           params={"digest": sha256(data)}, data=data,
+                           headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert pushed.status_code == 201
+    anonymous = requests.post(f"{registry.url}/v2/library/split/blobs/uploads/", timeout=10)
+    assert anonymous.status_code == 401
+
+
+def test_json_log_format_writes_one_json_object_per_line(start_registry):
+    server = start_registry({"HT_LOG_FORMAT": "json"})
+    lines = [line for line in server.log_text().splitlines() if line.strip()]
+    assert lines
+    records = [json.loads(line) for line in lines]
+    assert {"time", "level", "logger", "message"} <= set(records[0])
+    assert any(record["message"].startswith("registry listening on 127.0.0.1:")
+               for record in records)
