@@ -38,3 +38,13 @@ def test_json_log_format_writes_one_json_object_per_line(start_registry):
     assert {"time", "level", "logger", "message"} <= set(records[0])
     assert any(record["message"].startswith("registry listening on 127.0.0.1:")
                for record in records)
+
+
+def test_manifest_size_limit_is_configurable(start_registry):
+    server = start_registry({"HT_MANIFEST_MAX_BYTES": "2048"})
+    body = b'{"schemaVersion": 2, "padding": "' + b"x" * 3000 + b'"}'
+    response = server.session.put(
+        f"{server.url}/v2/library/limits/manifests/big", data=body,
+        headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"}, timeout=10)
+    assert response.status_code == 413
+    assert response.json()["errors"][0]["detail"] == {"limit": 2048}
