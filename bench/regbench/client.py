@@ -129,10 +129,26 @@ def _send_range(sock: socket.socket, blob: Blob, file: BinaryIO, start: int, end
         sock.sendall(blob.suffix[max(start - blob.payload.size, 0) : end - blob.payload.size])
 
 
+def _send_vector(sock: socket.socket, parts: list[bytes]) -> None:
+    """sendall for several buffers without joining them (a partial send is resumed)."""
+    views = [memoryview(part) for part in parts if part]
+    while views:
+        sent = sock.sendmsg(views)
+        while views and sent >= len(views[0]):
+            sent -= len(views[0])
+            views.pop(0)
+        if views and sent:
+            views[0] = views[0][sent:]
+
+
 def _send_chunked(sock: socket.socket, blob: Blob, file: BinaryIO, chunk: int) -> None:
-    """The whole blob in Transfer-Encoding: chunked, one write per chunk (as Go's client)."""
+    """The whole blob in Transfer-Encoding: chunked, one write per chunk (as Go's client).
+
+    Header, data and trailer go out in one sendmsg, so the client does not copy each chunk
+    (a copy per chunk made this client, not the servers, the bottleneck).
+    """
     for data in _pieces(blob, file, 0, blob.size, chunk):
-        sock.sendall(b"%x\r\n%b\r\n" % (len(data), data))
+        _send_vector(sock, [b"%x\r\n" % len(data), data, b"\r\n"])
     sock.sendall(b"0\r\n\r\n")
 
 
