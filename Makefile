@@ -5,11 +5,16 @@ PYTEST_ARGS ?=
 
 .PHONY: run setup venv test test-fast lint bench clean
 
+include mk/ansible.mk
+
 venv:
 	@bash scripts/setup-host.sh venv
 
+# Debian packages, the Docker daemon, the project's venv, the Ansible venv and the stand-in
+# host images: everything the tests need, installed or started only when missing.
 setup:
 	@bash scripts/setup-host.sh all
+	@$(MAKE) --no-print-directory ansible-setup ansible-images
 
 run: venv
 	$(VENV)/bin/harbor-twisted all-in-one --config etc/harbor-twisted.dev.yaml
@@ -17,13 +22,10 @@ run: venv
 lint: venv
 	$(VENV)/bin/ruff check harbor_twisted tests bench scripts
 
-# The whole truth: installs what is missing, starts dockerd, lints, runs every test on
-# SQLite and PostgreSQL, and ends with a plain "N passed, N failed" line.
-test: setup lint
-	@mkdir -p build
-	@status=0; $(VENV)/bin/pytest -q -p no:cacheprovider --junitxml=build/junit.xml $(PYTEST_ARGS) || status=$$?; \
-	  $(PY) scripts/summarize-junit.py build/junit.xml || status=$${status:-1}; \
-	  if [ $$status -eq 5 ]; then echo "no tests were collected"; fi; exit $$status
+# The whole truth: installs what is missing, lints Python and Ansible, runs the Python suite
+# on SQLite and PostgreSQL and every Molecule scenario, and ends with "N passed, N failed".
+test: setup lint ansible-lint
+	@bash scripts/run-tests.sh $(PYTEST_ARGS)
 
 # The Python suite without the real-client end-to-end tests, for quick iteration.
 test-fast: venv

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Run Molecule scenarios with `molecule test`: destroy (leftovers of a killed run), create,
+# [prepare,] converge, idempotence (0 changed), verify, destroy.
+#
+#   molecule/run-scenarios.sh [ROLE:SCENARIO ...]      default: every scenario under roles/
+#
+# Each scenario's output goes to build/molecule/ROLE-SCENARIO.log; the log of a failed
+# scenario is printed. MOLECULE_JOBS=N runs N scenarios at a time (default 3). Ends with
+# "molecule: N passed, N failed" and exits non-zero when any scenario failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+venv=${ANSIBLE_VENV:-$root/.venv-ansible}
+jobs=${MOLECULE_JOBS:-3}
+logs=$root/build/molecule
+mkdir -p "$logs"
+
+export PATH="$venv/bin:$PATH" NO_COLOR=1 ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0 PY_COLORS=0
+export DOCKER_BUILDKIT=0
+
+scenarios=("$@")
+if ((${#scenarios[@]} == 0)); then
+  for file in roles/*/molecule/*/molecule.yml; do
+    dir=${file%/molecule.yml}
+    role=${dir%%/molecule/*}
+    scenarios+=("${role#roles/}:${dir##*/}")
+  done
+fi
+
+# The scenarios' container names are fixed: one run at a time on this Docker daemon.
+exec 8>/tmp/harbor-twisted-molecule.lock
+if ! flock -n 8; then
+  echo "[molecule] another run holds /tmp/harbor-twisted-molecule.lock; waiting"
+  flock 8
+fi
+
+run_one() { # ROLE:SCENARIO -> writes LOG, returns molecule's status
+  local role=${1%%:*} scenario=${1##*:} log start status
+  log="$logs/$role-$scenario.log"
+  start=$(date +%s)
+  (
+    cd "roles/$role" && molecule test -s "$scenario"
+  ) >"$log" 2>&1
+  status=$?
+  echo "$status $(($(date +%s) - start))" >"$log.result"
+  return "$status"
+}
+
+echo "[molecule] ${#scenarios[@]} scenario(s), $jobs at a time; logs in build/molecule/"
+pids=()
+for item in "${scenarios[@]}"; do
+  while (($(jobs -rp | wc -l) >= jobs)); do wait -n; done  # statuses are read from the .result files
+  run_one "$item" &
+  pids+=($!)
+done
+wait
+
+passed=0
+failed=0
+for item in "${scenarios[@]}"; do
+  role=${item%%:*} scenario=${item##*:}
+  log="$logs/$role-$scenario.log"
+  read -r status seconds <"$log.result" || { status=1; seconds=0; }
+  if [[ $status == 0 ]]; then
+    passed=$((passed + 1))
+    echo "[molecule] PASS $role/$scenario (${seconds}s)"
+  else
+    failed=$((failed + 1))
+    echo "[molecule] FAIL $role/$scenario (${seconds}s): last lines of $log" >&2
+    tail -n 60 "$log" >&2
+  fi
+done
+echo "molecule: $passed passed, $failed failed"
+((failed == 0))
