@@ -23,6 +23,7 @@ from twisted.web.iweb import IRequest
 from harbor_twisted.auth import jwt
 from harbor_twisted.auth.keys import SigningKey
 from harbor_twisted.auth.scopes import Scope, parse_scopes
+from harbor_twisted.client_address import client_address
 from harbor_twisted.config import Config
 from harbor_twisted.core.identity import IdentityService
 from harbor_twisted.core.rbac import ANONYMOUS, Principal, registry_actions
@@ -200,7 +201,9 @@ class TokenResource(resource.Resource):
         credentials = _basic_credentials(request)
         principal = ANONYMOUS
         if credentials is not None:
-            found = await self.issuer.identity.authenticate(*credentials)
+            found = await self.issuer.identity.authenticate(
+                *credentials, client_address(self.issuer.config, request)
+            )
             if found is None:
                 raise TokenError(401, "UNAUTHORIZED", "invalid user name or password")
             principal = found
@@ -214,7 +217,9 @@ class TokenResource(resource.Resource):
         offline = _arg(request, "access_type") == "offline"
         if grant_type == "password":
             principal = await self.issuer.identity.authenticate(
-                _arg(request, "username") or "", _arg(request, "password") or ""
+                _arg(request, "username") or "",
+                _arg(request, "password") or "",
+                client_address(self.issuer.config, request),
             )
         elif grant_type == "refresh_token":
             principal = await self._from_refresh_token(_arg(request, "refresh_token") or "")

@@ -144,9 +144,18 @@ class IdentityService:
 
     # -- authentication ---------------------------------------------------------------------
 
-    async def authenticate(self, username: str, password: str) -> Principal | None:
-        """A principal for valid credentials, None otherwise (never says which part failed)."""
+    async def authenticate(
+        self, username: str, password: str, client_ip: str | None = None
+    ) -> Principal | None:
+        """A principal for valid credentials, None otherwise (never says which part failed).
+
+        With ``client_ip`` the attempt is a login and is audited: every failure, and each
+        success that needed the password checked (a cached check within a minute is not
+        another login — docker asks for a token on every command).
+        """
         if not username or not password or len(username) > 255 or len(password) > 1024:
+            if client_ip is not None:
+                await self._audit_login(username[:255] or "-", client_ip, False)
             return None
         cached = self.verified.get(username, password)
         if cached is not None:
@@ -154,7 +163,19 @@ class IdentityService:
         principal = await self.db.run(self._authenticate_database_user, username, password)
         if principal is not None:
             self.verified.put(username, password, principal)
+        if client_ip is not None:
+            await self._audit_login(username, client_ip, principal is not None)
         return principal
+
+    async def _audit_login(self, username: str, client_ip: str, succeeded: bool) -> None:
+        record = identity_store.AuditRecord(
+            username=username,
+            operation="login" if succeeded else "login_failed",
+            resource_type="user",
+            resource=username,
+            client_ip=client_ip,
+        )
+        await self.db.run(identity_store.write_audit, [record])
 
     def forget_credentials(self) -> None:
         """Call after any password, user or membership change."""
