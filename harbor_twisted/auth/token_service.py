@@ -32,6 +32,7 @@ from harbor_twisted.registry.names import is_valid_name
 log = Logger(namespace="harbor_twisted.token")
 
 REFRESH_AUDIENCE_SUFFIX = "#refresh"
+READ_ONLY_CLAIM = "harbor_read_only"
 REFRESH_LIFETIME = 30 * 24 * 3600
 
 
@@ -62,6 +63,9 @@ class TokenIssuer:
             "jti": uuid.uuid4().hex,
             "access": access,
         }
+        if self.identity.read_only:
+            # Lets the registry explain a refused write instead of a bare 401.
+            claims[READ_ONLY_CLAIM] = True
         token = jwt.encode(claims, self.key)
         issued_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
         return {

@@ -40,6 +40,7 @@ class Grant:
     subject: str
     access: frozenset[tuple[str, str, str]]  # (type, name, action)
     expires: float
+    read_only: bool = False  # the system was in read-only mode when the token was issued
 
     def allows(self, needed: Needed) -> bool:
         return all(
@@ -77,7 +78,12 @@ class RegistryAuthorizer:
         claims = jwt.decode(
             token, self.public_key, self.config.token_issuer, self.config.token_service, now
         )
-        grant = Grant(str(claims.get("sub") or ""), _access(claims), float(claims["exp"]))
+        grant = Grant(
+            str(claims.get("sub") or ""),
+            _access(claims),
+            float(claims["exp"]),
+            claims.get("harbor_read_only") is True,
+        )
         self._cache[token] = grant
         if len(self._cache) > CACHE_SIZE:
             self._cache.popitem(last=False)
@@ -95,6 +101,12 @@ class RegistryAuthorizer:
         except jwt.TokenInvalid as exc:
             raise self._challenge(request, needed, "invalid_token", str(exc)) from None
         if needed is not None and not grant.allows(needed):
+            if grant.read_only and set(needed.actions) & {"push", "delete"}:
+                raise RegistryError(
+                    "DENIED",
+                    "the registry is in read-only mode: pulls work, pushes and deletes are "
+                    "refused until an administrator turns read-only mode off",
+                )
             raise self._challenge(request, needed, "insufficient_scope")
         return grant
 

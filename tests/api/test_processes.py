@@ -7,7 +7,7 @@ import os
 
 import requests
 
-from tests.support.oci import sha256
+from tests.support.oci import push_image, sha256
 
 
 def test_registry_alone_accepts_tokens_from_the_all_in_one_token_service(start_registry):
@@ -48,3 +48,22 @@ def test_manifest_size_limit_is_configurable(start_registry):
         headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"}, timeout=10)
     assert response.status_code == 413
     assert response.json()["errors"][0]["detail"] == {"limit": 2048}
+
+
+def test_read_only_mode_refuses_writes_clearly_and_keeps_pulls(start_registry, tmp_path):
+    data_dir = tmp_path / "ro"
+    writable = start_registry(data_dir=data_dir)
+    image = push_image(writable.url, "library/readonly")
+    writable.stop()
+    server = start_registry({"HT_READ_ONLY": "true"}, data_dir=data_dir)
+    pulled = server.session.get(f"{server.url}/v2/library/readonly/manifests/latest",
+                                timeout=10)
+    assert pulled.status_code == 200
+    assert pulled.content == image.manifest
+    for method, path in (("POST", "/v2/library/readonly/blobs/uploads/"),
+                         ("DELETE", f"/v2/library/readonly/manifests/{image.digest}")):
+        refused = server.session.request(method, server.url + path, timeout=10)
+        assert refused.status_code == 403
+        error = refused.json()["errors"][0]
+        assert error["code"] == "DENIED"
+        assert "read-only" in error["message"]
