@@ -58,6 +58,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="KEY=VALUE",
         help="set a key in our server's config file (VALUE read as JSON if it parses)",
     )
+    parser.add_argument(
+        "--ours-auth",
+        choices=("none", "token"),
+        default="none",
+        help="token: ours runs Docker token auth (Distribution stays anonymous, which favours it)",
+    )
     parser.add_argument("--theirs-bin", type=Path, default=servers.DISTRIBUTION_BIN)
     parser.add_argument("--blob-mib", type=int, help="big blob size (default 256, quick 64)")
     parser.add_argument("--rss-mib", type=int, help="RSS-test blob size (default 2048, quick 512)")
@@ -102,7 +108,12 @@ def server_specs(args: argparse.Namespace) -> list[ServerSpec]:
     default_ours = servers.HARBOR_BIN if args.ours == "harbor" else servers.DISTRIBUTION_BIN
     ours_binary = args.ours_bin or default_ours
     return [
-        ServerSpec(LABELS[0], args.ours, ours_binary, config_overrides(args.ours_set)),
+        ServerSpec(
+            LABELS[0],
+            args.ours,
+            ours_binary,
+            {"registry_auth": args.ours_auth, **config_overrides(args.ours_set)},
+        ),
         ServerSpec(label=LABELS[1], kind="distribution", binary=args.theirs_bin),
     ]
 

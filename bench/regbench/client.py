@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
+import re
 import socket
+import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -36,6 +39,37 @@ class Reply:
         return self.headers.get(name, "")
 
 
+# port -> (user, password) for servers that want Docker token auth (ours with --ours-auth)
+CREDENTIALS: dict[int, tuple[str, str]] = {}
+_TOKENS: dict[tuple[int, str], str] = {}
+_REPOSITORY = re.compile(r"^/v2/(.+?)/(?:blobs|manifests|tags|referrers)/")
+
+
+def auth_headers(port: int, repository: str) -> dict[str, str]:
+    """A Bearer header for `repository` on a server with credentials, else nothing.
+
+    Tokens are fetched once per repository, as docker does at the start of a push or pull.
+    """
+    if port not in CREDENTIALS:
+        return {}
+    key = (port, repository)
+    if key not in _TOKENS:
+        user, password = CREDENTIALS[port]
+        query = urllib.parse.urlencode(
+            {"service": "harbor-registry", "scope": f"repository:{repository}:pull,push"}
+        )
+        conn = http.client.HTTPConnection(HOST, port, timeout=TIMEOUT)
+        basic = base64.b64encode(f"{user}:{password}".encode()).decode()
+        conn.request("GET", f"/service/token?{query}", headers={"Authorization": f"Basic {basic}"})
+        response = conn.getresponse()
+        body = response.read()
+        conn.close()
+        if response.status != 200:
+            raise ProtocolError(f"token request answered {response.status}: {body[:200]!r}")
+        _TOKENS[key] = json.loads(body)["token"]
+    return {"Authorization": f"Bearer {_TOKENS[key]}"}
+
+
 def connect(port: int) -> http.client.HTTPConnection:
     return http.client.HTTPConnection(HOST, port, timeout=TIMEOUT)
 
@@ -44,6 +78,9 @@ def _send_head(
     conn: http.client.HTTPConnection, method: str, target: str, headers: dict[str, str]
 ) -> socket.socket:
     conn.putrequest(method, target, skip_accept_encoding=True)
+    repository = _REPOSITORY.match(target.split("?", 1)[0])
+    if repository:
+        headers = {**headers, **auth_headers(conn.port, repository.group(1))}
     for name, value in headers.items():
         conn.putheader(name, value)
     conn.endheaders()
@@ -236,7 +273,7 @@ def push_bytes(conn: http.client.HTTPConnection, repo: str, data: bytes, digest:
 
 def pull(conn: http.client.HTTPConnection, repo: str, digest: str, buffer_size: int) -> int:
     """GET the blob, read it into one reused buffer, and return how many bytes came."""
-    conn.request("GET", f"/v2/{repo}/blobs/{digest}")
+    conn.request("GET", f"/v2/{repo}/blobs/{digest}", headers=auth_headers(conn.port, repo))
     response = conn.getresponse()
     if response.status != 200:
         body = response.read()[:300].decode(errors="replace")
@@ -250,7 +287,7 @@ def pull(conn: http.client.HTTPConnection, repo: str, digest: str, buffer_size: 
 
 def fetch(conn: http.client.HTTPConnection, repo: str, digest: str) -> bytes:
     """A small blob's content, for checking what a registry stored."""
-    conn.request("GET", f"/v2/{repo}/blobs/{digest}")
+    conn.request("GET", f"/v2/{repo}/blobs/{digest}", headers=auth_headers(conn.port, repo))
     response = conn.getresponse()
     body = response.read()
     if response.status != 200:

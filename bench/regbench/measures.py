@@ -77,6 +77,11 @@ class Measure:
     needs_huge: bool = False
 
 
+# Under `library/`, the project every harbor-twisted has (Distribution takes any name).
+PUSH_REPO = "library/bench-push"
+IMAGE_REPO = "library/bench-image"
+
+
 def _mbps(size: int, seconds: float) -> float:
     return size / MB / seconds
 
@@ -107,7 +112,7 @@ def _timed_push(
     try:
         with RssSampler(server.pid, ctx.settings.rss_interval) as sampler:
             started = time.perf_counter()
-            push(conn, "bench/push", blob, *args)
+            push(conn, PUSH_REPO, blob, *args)
             seconds = time.perf_counter() - started
     finally:
         conn.close()
@@ -158,7 +163,7 @@ def pull(server: RunningServer, ctx: Context) -> Figures:
     try:
         started = time.perf_counter()
         for _ in range(ctx.settings.pull_repeats):
-            got = client.pull(conn, "bench/push", blob.digest, ctx.settings.pull_buffer)
+            got = client.pull(conn, PUSH_REPO, blob.digest, ctx.settings.pull_buffer)
             if got != blob.size:
                 raise client.ProtocolError(f"pulled {got} bytes of {blob.size}")
         seconds = time.perf_counter() - started
@@ -188,15 +193,15 @@ def push_image(server: RunningServer, repo: str, tag: str) -> str:
 
 def warm_up(server: RunningServer, ctx: Context) -> None:
     """First requests after a start (imports, caches), and a check that the server works."""
-    ctx.images[server.spec.label] = push_image(server, "bench/image", "v1")
+    ctx.images[server.spec.label] = push_image(server, IMAGE_REPO, "v1")
 
 
 def manifest_load(server: RunningServer, ctx: Context) -> Figures:
     if server.spec.label not in ctx.images:
         warm_up(server, ctx)
     settings = ctx.settings
-    url = f"http://{HOST}:{server.port}/v2/bench/image/manifests/v1"
-    headers = {"Accept": client.MANIFEST_ACCEPT}
+    url = f"http://{HOST}:{server.port}/v2/{IMAGE_REPO}/manifests/v1"
+    headers = {"Accept": client.MANIFEST_ACCEPT, **client.auth_headers(server.port, IMAGE_REPO)}
     load = (settings.wrk_threads, settings.wrk_connections)
     wrk.run(url, headers, *load, settings.wrk_warmup_seconds)
     _settle()

@@ -18,6 +18,8 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import client
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 HARBOR_BIN = REPO_ROOT / ".venv" / "bin" / "harbor-twisted"
 DISTRIBUTION_BIN = Path("/usr/bin/docker-registry")
@@ -145,6 +147,8 @@ def _wait_ready(server: RunningServer, timeout: float) -> None:
         if status == 200:
             return
         if status == 401:
+            if server.spec.overrides.get("registry_auth") == "token":
+                return  # the Bearer challenge: token auth is what we asked for
             raise ServerError(f"{server.spec.title} wants authentication on /v2/")
         time.sleep(0.1)
     raise ServerError(f"{server.spec.title} not ready after {timeout:.0f} s:\n{server.log_tail()}")
@@ -171,6 +175,9 @@ def _launch(spec: ServerSpec, parent: Path) -> RunningServer:
             start_new_session=True,
             preexec_fn=_die_with_parent,  # only the main thread runs while servers start
         )
+    if spec.kind != "distribution" and spec.overrides.get("registry_auth") == "token":
+        password = (workdir / "admin-password").read_text()
+        client.CREDENTIALS[port] = ("admin", password)
     return RunningServer(spec=spec, port=port, workdir=workdir, process=process)
 
 
