@@ -4,12 +4,10 @@ proxy)."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-
 from twisted.web.iweb import IRequest
 
 from harbor_twisted.api.errors import ApiError
+from harbor_twisted.auth.basic import CredentialsError, parse_basic
 from harbor_twisted.client_address import client_address as client_address
 from harbor_twisted.core.identity import IdentityService
 from harbor_twisted.core.rbac import ANONYMOUS, Principal
@@ -20,17 +18,10 @@ def _unauthorized(message: str) -> ApiError:
 
 
 def basic_credentials(value: str) -> tuple[str, str]:
-    scheme, _, encoded = value.strip().partition(" ")
-    if scheme.lower() != "basic":
-        raise _unauthorized("only Basic credentials are accepted by the API")
     try:
-        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise _unauthorized("malformed Basic credentials") from None
-    username, separator, password = decoded.partition(":")
-    if not separator:
-        raise _unauthorized("malformed Basic credentials")
-    return username, password
+        return parse_basic(value)
+    except CredentialsError as error:
+        raise _unauthorized(str(error)) from None
 
 
 async def principal_of(identity: IdentityService, request: IRequest) -> Principal:

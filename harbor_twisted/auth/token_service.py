@@ -8,7 +8,6 @@ that the POST ``grant_type=refresh_token`` form exchanges for new access tokens.
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 import uuid
@@ -21,6 +20,7 @@ from twisted.web import resource, server
 from twisted.web.iweb import IRequest
 
 from harbor_twisted.auth import jwt
+from harbor_twisted.auth.basic import CredentialsError, parse_basic
 from harbor_twisted.auth.keys import SigningKey
 from harbor_twisted.auth.scopes import Scope, parse_scopes
 from harbor_twisted.client_address import client_address
@@ -129,17 +129,10 @@ def _basic_credentials(request: IRequest) -> tuple[str, str] | None:
     value = request.getHeader("authorization")
     if not value:
         return None
-    scheme, _, encoded = value.partition(" ")
-    if scheme.lower() != "basic":
-        raise TokenError(401, "UNAUTHORIZED", "only Basic credentials are accepted here")
     try:
-        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-    except (ValueError, UnicodeDecodeError):
-        raise TokenError(400, "UNAUTHORIZED", "malformed Basic credentials") from None
-    username, sep, password = decoded.partition(":")
-    if not sep:
-        raise TokenError(400, "UNAUTHORIZED", "malformed Basic credentials")
-    return username, password
+        return parse_basic(value)
+    except CredentialsError as error:
+        raise TokenError(401 if error.wrong_scheme else 400, "UNAUTHORIZED", str(error)) from None
 
 
 def _arg(request: IRequest, name: str) -> str | None:
