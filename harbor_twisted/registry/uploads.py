@@ -72,7 +72,7 @@ async def start_upload(app: RegistryApp, request: IRequest, route: Route) -> Res
             await _discard(app, request.new_upload_id)
             raise
     upload_id = str(uuid.uuid4())
-    app.blobs.create_upload(upload_id, route.name)
+    await app.in_disk_thread(app.blobs.create_upload, upload_id, route.name)
     await app.db.run(registry_store.create_upload, upload_id, route.name)
     return Response(202, _upload_headers(app, request, route, upload_id, 0), content_length=0)
 
@@ -96,7 +96,7 @@ async def _try_mount(
 
 async def _discard(app: RegistryApp, upload_id: str) -> None:
     app.upload_hashes.forget(upload_id)
-    app.blobs.remove_upload(upload_id)
+    await app.in_disk_thread(app.blobs.remove_upload, upload_id)  # may unlink gigabytes
     await app.db.run(registry_store.delete_upload, upload_id)
 
 
@@ -122,16 +122,16 @@ def _check_sink(request: IRequest) -> int | None:
 async def patch_upload(app: RegistryApp, request: IRequest, route: Route) -> Response:
     offset = _check_sink(request)
     if offset is None:
-        offset = _current_size(app, route)
+        offset = await _current_size(app, route)
     await app.db.run(registry_store.touch_upload, route.argument)
     return Response(
         202, _upload_headers(app, request, route, route.argument, offset), content_length=0
     )
 
 
-def _current_size(app: RegistryApp, route: Route) -> int:
+async def _current_size(app: RegistryApp, route: Route) -> int:
     try:
-        return app.blobs.check_upload(route.argument, route.name)
+        return await app.in_disk_thread(app.blobs.check_upload, route.argument, route.name)
     except UploadMissing:
         raise _unknown_upload(route.argument) from None
 
@@ -139,7 +139,7 @@ def _current_size(app: RegistryApp, route: Route) -> int:
 async def put_upload(app: RegistryApp, request: IRequest, route: Route) -> Response:
     digest = _required_digest(query_value(request, "digest"))
     _check_sink(request)
-    _current_size(app, route)
+    await _current_size(app, route)
     return await _finish(app, request, route, route.argument, digest)
 
 
@@ -152,7 +152,7 @@ async def _finish(
         )
     app.finishing.add(upload_id)
     try:
-        size = app.blobs.check_upload(upload_id, route.name)
+        size = await app.in_disk_thread(app.blobs.check_upload, upload_id, route.name)
         state = app.upload_hashes.get(upload_id)
         actual = state.digest_if_current(size, expected.algorithm) if state else None
         if actual is None:
@@ -181,13 +181,13 @@ def _record_blob(conn: object, repository: str, digest: str, size: int, upload_i
 
 
 async def upload_status(app: RegistryApp, request: IRequest, route: Route) -> Response:
-    size = _current_size(app, route)
+    size = await _current_size(app, route)
     return Response(
         204, _upload_headers(app, request, route, route.argument, size), content_length=0
     )
 
 
 async def cancel_upload(app: RegistryApp, request: IRequest, route: Route) -> Response:
-    _current_size(app, route)
+    await _current_size(app, route)
     await _discard(app, route.argument)
     return Response(204, content_length=0)
