@@ -35,10 +35,6 @@ def verify_password(stored_hash: str, password: str) -> bool:
         return False
 
 
-def needs_rehash(stored_hash: str) -> bool:
-    return _HASHER.check_needs_rehash(stored_hash)
-
-
 def check_policy(password: str) -> None:
     """Harbor's rule: 8 to 128 characters with at least one upper case, lower case and digit."""
     if not MIN_LENGTH <= len(password) <= MAX_LENGTH:

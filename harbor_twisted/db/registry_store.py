@@ -7,12 +7,12 @@ and returns plain values, so callers never hold cursors across threads.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, delete, func, select, update
+from sqlalchemy import Connection, Table, bindparam, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -151,13 +151,6 @@ def create_upload(conn: Connection, upload_id: str, repository_name: str) -> Non
 
 def touch_upload(conn: Connection, upload_id: str) -> None:
     conn.execute(update(upload).where(upload.c.uuid == upload_id).values(updated_at=utcnow()))
-
-
-def upload_belongs_to(conn: Connection, upload_id: str, repository_name: str) -> bool:
-    found = conn.execute(
-        select(upload.c.repository_name).where(upload.c.uuid == upload_id)
-    ).scalar()
-    return found == repository_name
 
 
 def delete_upload(conn: Connection, upload_id: str) -> bool:
@@ -378,10 +371,6 @@ def list_tags(
     return list(conn.execute(query).scalars())
 
 
-def count_manifests(conn: Connection) -> int:
-    return conn.execute(select(func.count()).select_from(manifest)).scalar_one()
-
-
 def list_referrers(
     conn: Connection, repository_name: str, subject: str, artifact_type: str | None
 ) -> list[dict[str, Any]]:
@@ -413,10 +402,3 @@ def list_referrers(
             descriptor["annotations"] = json.loads(row.annotations)
         descriptors.append(descriptor)
     return descriptors
-
-
-def digests_present(conn: Connection, digests: Iterable[str]) -> set[str]:
-    wanted = list(digests)
-    if not wanted:
-        return set()
-    return set(conn.execute(select(blob.c.digest).where(blob.c.digest.in_(wanted))).scalars())

@@ -25,8 +25,9 @@ from harbor_twisted.registry.errors import RegistryError
 from harbor_twisted.registry.http import API_VERSION_HEADER, Response, base_url
 from harbor_twisted.registry.names import Route, is_valid_name, route_path
 from harbor_twisted.registry.upload_sink import UploadHashes
+from harbor_twisted.storage.base import BlobStore
 from harbor_twisted.storage.digests import InvalidDigest, parse_digest
-from harbor_twisted.storage.filesystem import UPLOAD_ID, FilesystemBlobStore
+from harbor_twisted.storage.filesystem import UPLOAD_ID
 
 T = TypeVar("T")
 Handler = Callable[["RegistryApp", IRequest, Route], Awaitable[Response]]
@@ -40,7 +41,7 @@ class RegistryApp:
         self,
         config: Config,
         db: Database,
-        blob_store: FilesystemBlobStore,
+        blob_store: BlobStore,
         authorizer: RegistryAuthorizer | None = None,
     ) -> None:
         self.config = config

@@ -70,12 +70,6 @@ class FilesystemBlobStore:
     def blob_path(self, digest: Digest) -> Path:
         return self.blob_root / digest.relative_path
 
-    def blob_size(self, digest: Digest) -> int | None:
-        try:
-            return self.blob_path(digest).stat().st_size
-        except FileNotFoundError:
-            return None
-
     def open_blob(self, digest: Digest) -> BinaryIO:
         return open(self.blob_path(digest), "rb")
 
