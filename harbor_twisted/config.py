@@ -60,6 +60,26 @@ class Config:
     self_registration: bool | None = None
     project_creation_restriction: str | None = None
     read_only: bool | None = None
+    # LDAP / AD: applied to the runtime settings at each start when given (None = leave)
+    ldap_url: str | None = None
+    ldap_search_dn: str | None = None
+    ldap_search_password_file: Path | None = None
+    ldap_base_dn: str | None = None
+    ldap_filter: str | None = None
+    ldap_uid: str | None = None
+    ldap_scope: int | None = None
+    ldap_timeout: int | None = None
+    ldap_verify_cert: bool | None = None
+    ldap_ca_file: str | None = None
+    ldap_starttls: bool | None = None
+    ldap_group_base_dn: str | None = None
+    ldap_group_search_filter: str | None = None
+    ldap_group_attribute_name: str | None = None
+    ldap_group_search_scope: int | None = None
+    ldap_group_admin_dn: str | None = None
+    ldap_group_membership_attribute: str | None = None
+    ldap_group_member_attribute: str | None = None
+    ldap_nested_groups: bool | None = None
     _networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(
         default=(), repr=False, compare=False
     )
@@ -192,6 +212,25 @@ _CONVERTERS: dict[str, Any] = {
     "self_registration": _as_bool,
     "project_creation_restriction": lambda k, v: _as_choice(k, v, CREATION_RESTRICTIONS),
     "read_only": _as_bool,
+    "ldap_url": lambda k, v: _as_url(k, v, ("ldap", "ldaps")),
+    "ldap_search_dn": lambda k, v: str(v),
+    "ldap_search_password_file": lambda k, v: Path(str(v)).expanduser(),
+    "ldap_base_dn": lambda k, v: str(v),
+    "ldap_filter": lambda k, v: str(v),
+    "ldap_uid": lambda k, v: _non_empty(k, v),
+    "ldap_scope": lambda k, v: _as_int(k, v, 0, 2),
+    "ldap_timeout": lambda k, v: _as_int(k, v, 1, 300),
+    "ldap_verify_cert": _as_bool,
+    "ldap_ca_file": lambda k, v: str(v),
+    "ldap_starttls": _as_bool,
+    "ldap_group_base_dn": lambda k, v: str(v),
+    "ldap_group_search_filter": lambda k, v: str(v),
+    "ldap_group_attribute_name": lambda k, v: _non_empty(k, v),
+    "ldap_group_search_scope": lambda k, v: _as_int(k, v, 0, 2),
+    "ldap_group_admin_dn": lambda k, v: str(v),
+    "ldap_group_membership_attribute": lambda k, v: str(v),
+    "ldap_group_member_attribute": lambda k, v: str(v),
+    "ldap_nested_groups": _as_bool,
 }
 
 KNOWN_KEYS = tuple(f.name for f in fields(Config) if not f.name.startswith("_"))

@@ -18,6 +18,7 @@ from twisted.logger import Logger
 
 from harbor_twisted.auth import passwords
 from harbor_twisted.config import Config
+from harbor_twisted.core import settings_schema
 from harbor_twisted.core.rbac import Principal, Role
 from harbor_twisted.db import identity_store
 from harbor_twisted.db.engine import Database
@@ -30,15 +31,7 @@ DEV_ADMIN_PASSWORD = "Harbor12345"
 ADMIN_PASSWORD_ENV = "HT_ADMIN_PASSWORD"
 DEV_SOURCE = "the development default"
 
-DEFAULT_SETTINGS: dict[str, Any] = {
-    "auth_mode": "db_auth",
-    "self_registration": False,
-    "project_creation_restriction": "everyone",
-    "read_only": False,
-    "token_expiration": 30,
-    "robot_token_duration": 30,
-    "robot_name_prefix": "robot$",
-}
+DEFAULT_SETTINGS: dict[str, Any] = dict(settings_schema.DEFAULTS)
 
 
 class BootstrapError(RuntimeError):
@@ -100,11 +93,9 @@ class IdentityService:
 
     def _apply_configured_settings(self, conn: Connection) -> None:
         configured = {
-            "auth_mode": self.config.auth_mode,
-            "token_expiration": self.config.token_expiration,
-            "self_registration": self.config.self_registration,
-            "project_creation_restriction": self.config.project_creation_restriction,
-            "read_only": self.config.read_only,
+            setting.name: getattr(self.config, setting.name, None)
+            for setting in settings_schema.SETTINGS
+            if not setting.secret
         }
         for name, value in configured.items():
             if value is None:
@@ -160,12 +151,29 @@ class IdentityService:
         cached = self.verified.get(username, password)
         if cached is not None:
             return cached
-        principal = await self.db.run(self._authenticate_database_user, username, password)
+        principal = await self._verify(username, password)
         if principal is not None:
             self.verified.put(username, password, principal)
         if client_ip is not None:
             await self._audit_login(username, client_ip, principal is not None)
         return principal
+
+    async def _verify(self, username: str, password: str) -> Principal | None:
+        """Check credentials with the source that owns the name: robot accounts by their
+        prefix, the admin always in the database, everyone else by the auth mode."""
+        if username.startswith(str(self.settings.get("robot_name_prefix") or "robot$")):
+            return await self._authenticate_robot(username, password)
+        if self.settings.get("auth_mode") == "ldap_auth" and username != ADMIN:
+            return await self._authenticate_ldap_user(username, password)
+        return await self.db.run(self._authenticate_database_user, username, password)
+
+    async def _authenticate_robot(self, username: str, password: str) -> Principal | None:
+        """Robot accounts (``robot$…``): see ``harbor_twisted.core.robots``."""
+        return None
+
+    async def _authenticate_ldap_user(self, username: str, password: str) -> Principal | None:
+        """LDAP/AD users (``ldap_auth``): see ``harbor_twisted.ldap``."""
+        return None
 
     async def _audit_login(self, username: str, client_ip: str, succeeded: bool) -> None:
         record = identity_store.AuditRecord(
