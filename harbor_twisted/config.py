@@ -48,11 +48,11 @@ class Config:
     auto_migrate: bool = True
     secrets_dir: Path | None = None
     registry_auth: str = "token"
-    auth_mode: str = "db_auth"
+    auth_mode: str | None = None  # applied at start when given; the default is db_auth
     token_realm: str = ""
     token_issuer: str = "harbor-token-issuer"
     token_service: str = "harbor-registry"
-    token_expiration: int = 30
+    token_expiration: int | None = None  # minutes; applied at start when given (default 30)
     token_signing_key: Path | None = None
     token_signing_cert: Path | None = None
     admin_password_file: Path | None = None
@@ -80,6 +80,13 @@ class Config:
     ldap_group_membership_attribute: str | None = None
     ldap_group_member_attribute: str | None = None
     ldap_nested_groups: bool | None = None
+    # accepted for the deployment role; the job service (a later issue) will use it
+    max_job_workers: int = 10
+    # portal sessions (/c/login): idle timeout (sliding) and absolute lifetime
+    session_idle_seconds: int = 30 * 60
+    session_max_seconds: int = 8 * 3600
+    # how often each process re-reads the system settings other processes may have changed
+    settings_refresh_seconds: int = 10
     _networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(
         default=(), repr=False, compare=False
     )
@@ -231,6 +238,10 @@ _CONVERTERS: dict[str, Any] = {
     "ldap_group_membership_attribute": lambda k, v: str(v),
     "ldap_group_member_attribute": lambda k, v: str(v),
     "ldap_nested_groups": _as_bool,
+    "max_job_workers": lambda k, v: _as_int(k, v, 1, 100),
+    "session_idle_seconds": lambda k, v: _as_int(k, v, 1, 7 * 24 * 3600),
+    "session_max_seconds": lambda k, v: _as_int(k, v, 1, 30 * 24 * 3600),
+    "settings_refresh_seconds": lambda k, v: _as_int(k, v, 1, 3600),
 }
 
 KNOWN_KEYS = tuple(f.name for f in fields(Config) if not f.name.startswith("_"))

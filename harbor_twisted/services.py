@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from collections.abc import Awaitable, Callable
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -16,8 +17,9 @@ from harbor_twisted.auth import keys
 from harbor_twisted.auth.token_service import TokenIssuer, TokenResource
 from harbor_twisted.config import Config
 from harbor_twisted.core.identity import IdentityService
-from harbor_twisted.db import migrate
+from harbor_twisted.db import identity_store, migrate
 from harbor_twisted.db.engine import Database, make_engine
+from harbor_twisted.portal.session import SessionResource
 from harbor_twisted.registry.app import RegistryApp, RegistryResource
 from harbor_twisted.registry.authz import RegistryAuthorizer
 from harbor_twisted.registry.request import RegistryRequest
@@ -140,11 +142,14 @@ def build_site(
     app: RegistryApp,
     token: resource.Resource | None = None,
     api: resource.Resource | None = None,
+    portal: resource.Resource | None = None,
 ) -> RegistrySite:
     root = resource.Resource()
     root.putChild(b"v2", RegistryResource(app))
     if api is not None:
         root.putChild(b"api", api)
+    if portal is not None:
+        root.putChild(b"c", portal)  # /c/login, /c/log_out (portal sessions)
     if token is not None:
         service_root = resource.Resource()
         service_root.putChild(b"token", token)
@@ -197,11 +202,37 @@ def _registry_parts(
     return database, app
 
 
+class ReadOnlyWatch:
+    """The read-only setting as the database holds it, for a registry without the core."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.value = False
+
+    async def refresh(self) -> None:
+        self.value = bool(await self.db.run(identity_store.get_setting, "read_only"))
+
+    def __call__(self) -> bool:
+        return self.value
+
+
+def _logged(fn: Callable[[], Awaitable[object]], what: str) -> defer.Deferred[object]:
+    d = defer.ensureDeferred(fn())
+    d.addErrback(lambda failure: log.failure("{what} failed", failure, what=what))
+    return d
+
+
 def registry_service(config: Config) -> service.MultiService:
     """The registry alone: verifies tokens issued by a core it never calls."""
     top = OrderedMultiService()
     public_key = _verification_key(config) if config.registry_auth == "token" else None
-    _, app = _registry_parts(config, top, public_key)
+    database, app = _registry_parts(config, top, public_key)
+    if app.authorizer is not None:
+        watch = ReadOnlyWatch(database.db)
+        app.authorizer.read_only = watch
+        internet.TimerService(
+            config.settings_refresh_seconds, _logged, watch.refresh, "read-only check"
+        ).setServiceParent(top)
     _listen(config, build_site(app), top)
     top.registry_app = app  # type: ignore[attr-defined] - handy for tests
     return top
@@ -218,8 +249,16 @@ def all_in_one_service(config: Config) -> service.MultiService:
     database, app = _registry_parts(config, top, signing_key.public_key)
     identity = IdentityService(database.db, config, config.allow_default_admin_password)
     StartStopService(identity.bootstrap_sync).setServiceParent(top)
+    # Settings changed through the API apply at once here, within seconds in other processes;
+    # the registry refuses writes the moment read-only mode is on, whatever the token says.
+    internet.TimerService(
+        config.settings_refresh_seconds, _logged, identity.reload_settings, "settings reload"
+    ).setServiceParent(top)
+    if app.authorizer is not None:
+        app.authorizer.read_only = lambda: identity.read_only
     token = TokenResource(TokenIssuer(config, signing_key, identity))
     api = build_api(config, identity)
-    _listen(config, build_site(app, token, api), top)
+    portal = SessionResource(api.sessions, config) if api.sessions is not None else None
+    _listen(config, build_site(app, token, api, portal), top)
     top.registry_app = app  # type: ignore[attr-defined] - handy for tests
     return top

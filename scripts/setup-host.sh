@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   docker.io skopeo docker-registry wrk
   postgresql postgresql-client
-  libldap2-dev libsasl2-dev
+  gcc python3-dev libldap2-dev libsasl2-dev slapd ldap-utils
   ca-certificates curl jq
 )
 
@@ -22,8 +22,13 @@ install_debian_packages() {
   if ((${#missing[@]})); then
     log "installing: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
+    # slapd: binaries only; tests run their own private slapd, never the packaged service
+    echo "slapd slapd/no_configuration boolean true" | debconf-set-selections
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    if [[ -d /run/systemd/system ]] && systemctl is-enabled slapd >/dev/null 2>&1; then
+      systemctl disable --now slapd >/dev/null 2>&1 || true
+    fi
   fi
 }
 

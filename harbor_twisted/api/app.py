@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from harbor_twisted.api import system
+from harbor_twisted.api import openapi, system
+from harbor_twisted.api.artifacts import ArtifactsApi
 from harbor_twisted.api.audit_logs import AuditLogsApi
+from harbor_twisted.api.configurations import ConfigurationsApi
+from harbor_twisted.api.ldap import LdapApi
 from harbor_twisted.api.members import MembersApi
 from harbor_twisted.api.metadata import MetadataApi
 from harbor_twisted.api.projects import ProjectsApi
+from harbor_twisted.api.repositories import RepositoriesApi
 from harbor_twisted.api.resource import ApiResource
+from harbor_twisted.api.robots import RobotsApi
 from harbor_twisted.api.routing import Router
+from harbor_twisted.api.search import SearchApi
 from harbor_twisted.api.services import Services
+from harbor_twisted.api.usergroups import UserGroupsApi
 from harbor_twisted.api.users import UsersApi
 from harbor_twisted.config import Config
 from harbor_twisted.core.identity import IdentityService
@@ -21,6 +28,11 @@ def build_api(config: Config, identity: IdentityService) -> ApiResource:
     services = Services.create(config, identity)
     router = Router(PREFIX)
     system.register(router, services)
-    for api in (UsersApi, ProjectsApi, MetadataApi, MembersApi, AuditLogsApi):
+    openapi.register(router)
+    for api in (UsersApi, ProjectsApi, MetadataApi, MembersApi, AuditLogsApi, RobotsApi,
+                ConfigurationsApi, UserGroupsApi):
         api(services).register(router)
-    return ApiResource(router, identity, config)
+    LdapApi(services).register(router)
+    for api in (RepositoriesApi, ArtifactsApi, SearchApi):
+        api(services).register(router)
+    return ApiResource(router, identity, config, services.sessions)

@@ -24,6 +24,8 @@ from harbor_twisted.api.routing import Router
 from harbor_twisted.config import Config
 from harbor_twisted.core.errors import ServiceError
 from harbor_twisted.core.identity import IdentityService
+from harbor_twisted.core.sessions import SessionService
+from harbor_twisted.portal import cookies
 
 log = Logger(namespace="harbor_twisted.api")
 
@@ -33,11 +35,15 @@ _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 class ApiResource(resource.Resource):
     isLeaf = True  # noqa: N815 - twisted's name
 
-    def __init__(self, router: Router, identity: IdentityService, config: Config) -> None:
+    def __init__(
+        self, router: Router, identity: IdentityService, config: Config,
+        sessions: SessionService | None = None,
+    ) -> None:
         super().__init__()
         self.router = router
         self.identity = identity
         self.config = config
+        self.sessions = sessions  # portal sessions (``sid`` cookie), when the portal is served
 
     def render(self, request: IRequest) -> int:
         defer.ensureDeferred(self._respond(request))
@@ -66,8 +72,12 @@ class ApiResource(resource.Resource):
             raise ApiError(400, "the path must be percent-encoded ASCII") from None
         method = request.method.decode("ascii", "replace")
         _, handler, params = self.router.match(method, raw_path)
-        principal = await auth.principal_of(self.identity, request)
-        call = Call(request, params, principal, auth.client_address(self.config, request))
+        caller = await auth.caller_of(self.identity, self.sessions, request)
+        if caller.session is not None:
+            cookies.attach_csrf(self.config, request, caller.session,
+                                cookie=request.method == b"GET")
+        auth.check_csrf(request, caller)
+        call = Call(request, params, caller.principal, auth.client_address(self.config, request))
         return await handler(call)
 
 

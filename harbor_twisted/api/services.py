@@ -9,6 +9,8 @@ from harbor_twisted.core.audit import AuditService
 from harbor_twisted.core.identity import IdentityService
 from harbor_twisted.core.members import MemberService
 from harbor_twisted.core.projects import ProjectService
+from harbor_twisted.core.robots import RobotService
+from harbor_twisted.core.sessions import SessionService
 from harbor_twisted.core.users import UserService
 
 
@@ -20,6 +22,8 @@ class Services:
     projects: ProjectService
     members: MemberService
     audit: AuditService
+    robots: RobotService
+    sessions: SessionService
 
     @classmethod
     def create(cls, config: Config, identity: IdentityService) -> Services:
@@ -30,4 +34,6 @@ class Services:
             ProjectService(identity),
             MemberService(identity),
             AuditService(identity.db),
+            RobotService(identity),
+            SessionService(identity, config),
         )

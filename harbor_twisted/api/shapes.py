@@ -7,6 +7,7 @@ from typing import Any
 
 from harbor_twisted.core.members import role_name
 from harbor_twisted.core.projects import ProjectView
+from harbor_twisted.core.robots import CreatedRobot, Permission, RobotView
 from harbor_twisted.db.identity_store import AuditEntry, MemberRecord, UserRecord
 
 # Role ids from the most to the least powerful (Harbor's ids are not in that order).
@@ -23,8 +24,8 @@ def iso(moment: datetime | None) -> str | None:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
-def user_resp(user: UserRecord) -> dict[str, Any]:
-    """``UserResp``."""
+def user_resp(user: UserRecord, admin_role_in_auth: bool = False) -> dict[str, Any]:
+    """``UserResp``; ``admin_role_in_auth``: an admin through the LDAP admin group."""
     return {
         "user_id": user.id,
         "username": user.username,
@@ -32,7 +33,7 @@ def user_resp(user: UserRecord) -> dict[str, Any]:
         "realname": user.realname,
         "comment": user.comment,
         "sysadmin_flag": user.sysadmin,
-        "admin_role_in_auth": False,
+        "admin_role_in_auth": admin_role_in_auth and not user.sysadmin,
         "creation_time": iso(user.creation_time),
         "update_time": iso(user.update_time),
     }
@@ -88,4 +89,42 @@ def audit_log(entry: AuditEntry) -> dict[str, Any]:
         "operation": entry.operation,
         "op_time": iso(entry.op_time),
         "client_ip": entry.client_ip,
+    }
+
+
+def robot_permission(permission: Permission) -> dict[str, Any]:
+    """``RobotPermission`` with its ``Access`` list."""
+    return {
+        "kind": permission.kind,
+        "namespace": permission.namespace,
+        "access": [{"resource": a.resource, "action": a.action, "effect": a.effect}
+                   for a in permission.access],
+    }
+
+
+def robot(view: RobotView) -> dict[str, Any]:
+    """``Robot``; the secret is never part of it (only create and refresh return one)."""
+    return {
+        "id": view.id,
+        "name": view.name,
+        "description": view.description,
+        "level": view.level,
+        "duration": view.duration,
+        "editable": True,
+        "disable": view.disabled,
+        "expires_at": view.expires_at,
+        "permissions": [robot_permission(p) for p in view.permissions],
+        "creation_time": iso(view.creation_time),
+        "update_time": iso(view.update_time),
+    }
+
+
+def robot_created(created: CreatedRobot) -> dict[str, Any]:
+    """``RobotCreated``: the only answer besides ``RobotSec`` that carries the secret."""
+    return {
+        "id": created.id,
+        "name": created.name,
+        "secret": created.secret,
+        "creation_time": iso(created.creation_time),
+        "expires_at": created.expires_at,
     }

@@ -41,7 +41,8 @@ class UsersApi:
         return paged(call, [user_search_item(u) for u in users], total, page, page_size)
 
     async def current(self, call: Call) -> Reply:
-        return Reply(body=user_resp(await self.users.current(call.principal)))
+        current = await self.users.current(call.principal)
+        return Reply(body=user_resp(current, admin_role_in_auth=call.principal.sysadmin))
 
     async def get(self, call: Call) -> Reply:
         user = await self.users.get(call.principal, call.int_param("user_id"))

@@ -238,6 +238,8 @@ class TokenResource(resource.Resource):
     ) -> dict[str, Any]:
         access = await self.issuer.grant(principal, parse_scopes(scope_values))
         body = self.issuer.access_token(principal, access)
-        if offline and not principal.anonymous:
+        # Robots get none: docker would keep it instead of the secret, and each token
+        # request must check the robot's secret, disable flag and expiry again.
+        if offline and principal.kind == "user":
             body["refresh_token"] = self.issuer.refresh_token(principal)
         return body

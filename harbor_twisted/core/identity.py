@@ -68,6 +68,7 @@ class IdentityService:
         self.config = config
         self.allow_dev_admin = allow_dev_admin
         self.settings: dict[str, Any] = dict(DEFAULT_SETTINGS)
+        self._settings_generation = 0
         self.verified = VerifiedCredentials()
 
     # -- start-up ---------------------------------------------------------------------------
@@ -105,12 +106,23 @@ class IdentityService:
             identity_store.put_setting(conn, name, value)
 
     def _check_auth_mode_change(self, conn: Connection, wanted: str) -> None:
-        current = identity_store.get_setting(conn, "auth_mode") or DEFAULT_SETTINGS["auth_mode"]
-        if current != wanted and identity_store.count_users_besides(conn, ADMIN) > 0:
-            raise BootstrapError(
-                f"auth_mode: cannot change from {current} to {wanted} once users other than "
-                "admin exist (Harbor's rule); install a fresh instance instead"
-            )
+        refusal = auth_mode_change_refusal(conn, wanted)
+        if refusal is not None:
+            raise BootstrapError(refusal)
+
+    async def reload_settings(self) -> None:
+        """Re-read the system settings (another process, or the API, may have changed them).
+
+        A reload that started before a newer ``use_settings`` does not overwrite it."""
+        generation = self._settings_generation
+        stored = await self.db.run(identity_store.all_settings)
+        if generation == self._settings_generation:
+            self.use_settings(stored)
+
+    def use_settings(self, stored: dict[str, Any]) -> None:
+        """Adopt settings just read from (or written to) the database."""
+        self._settings_generation += 1
+        self.settings = {**DEFAULT_SETTINGS, **stored}
 
     @staticmethod
     def _create_admin(conn: Connection, password_hash: str) -> None:
@@ -169,11 +181,16 @@ class IdentityService:
 
     async def _authenticate_robot(self, username: str, password: str) -> Principal | None:
         """Robot accounts (``robot$…``): see ``harbor_twisted.core.robots``."""
-        return None
+        from harbor_twisted.core import robots  # imported here: robots imports this module
+
+        prefix = str(self.settings.get("robot_name_prefix") or "robot$")
+        return await robots.authenticate(self.db, prefix, username, password)
 
     async def _authenticate_ldap_user(self, username: str, password: str) -> Principal | None:
         """LDAP/AD users (``ldap_auth``): see ``harbor_twisted.ldap``."""
-        return None
+        from harbor_twisted.ldap.authenticator import LdapAuthenticator  # needs python-ldap
+
+        return await LdapAuthenticator(self).authenticate(username, password)
 
     async def _audit_login(self, username: str, client_ip: str, succeeded: bool) -> None:
         record = identity_store.AuditRecord(
@@ -203,6 +220,10 @@ class IdentityService:
 
     async def principal_by_name(self, username: str) -> Principal | None:
         row = await self.db.run(identity_store.get_user_by_name, username)
+        if row is not None and row.auth_source == "ldap":  # groups live in the directory
+            from harbor_twisted.ldap.authenticator import LdapAuthenticator
+
+            return await LdapAuthenticator(self).principal_for(row)
         return None if row is None else principal_for(row)
 
     # -- projects ---------------------------------------------------------------------------
@@ -221,6 +242,18 @@ class IdentityService:
     @property
     def read_only(self) -> bool:
         return bool(self.settings.get("read_only"))
+
+
+def auth_mode_change_refusal(conn: Connection, wanted: str) -> str | None:
+    """Why ``auth_mode`` may not become ``wanted`` now, or None: Harbor's rule is that the
+    mode is fixed once users other than admin exist."""
+    current = identity_store.get_setting(conn, "auth_mode") or DEFAULT_SETTINGS["auth_mode"]
+    if current != wanted and identity_store.count_users_besides(conn, ADMIN) > 0:
+        return (
+            f"auth_mode: cannot change from {current} to {wanted} once users other than "
+            "admin exist (Harbor's rule); install a fresh instance instead"
+        )
+    return None
 
 
 class VerifiedCredentials:

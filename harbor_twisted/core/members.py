@@ -18,6 +18,7 @@ from harbor_twisted.core.projects import ProjectRef, authorize
 from harbor_twisted.core.rbac import ROLE_NAMES, Principal, Role
 from harbor_twisted.db import identity_store
 from harbor_twisted.db.identity_store import Listing, MemberRecord
+from harbor_twisted.ldap import dn as ldap_dn
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,8 @@ def _entity(conn: Connection, request: MemberRequest) -> tuple[str, int, str]:
     if request.group_id is not None:
         group = identity_store.find_group(conn, group_id=request.group_id)
     else:
-        group = identity_store.find_group(conn, ldap_group_dn=request.ldap_group_dn)
+        dn = ldap_dn.canonical(request.ldap_group_dn or "")  # stored canonical at onboarding
+        group = identity_store.find_group(conn, ldap_group_dn=dn)
     if group is None:
         raise NotFound("user group not found (LDAP groups appear once onboarded)")
     return "g", group.id, group.group_name

@@ -1,6 +1,8 @@
 """Every table of the schema, in one MetaData (what Alembic compares against)."""
 
+from harbor_twisted.db import artifact_models as artifact_models
 from harbor_twisted.db import identity_models as identity_models
+from harbor_twisted.db import session_models as session_models
 from harbor_twisted.db.models import metadata
 
-__all__ = ["identity_models", "metadata"]
+__all__ = ["artifact_models", "identity_models", "metadata", "session_models"]

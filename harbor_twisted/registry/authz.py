@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,6 +69,9 @@ class RegistryAuthorizer:
         self.config = config
         self.public_key = public_key
         self._cache: OrderedDict[str, Grant] = OrderedDict()
+        # The system's read-only mode as this process knows it now (None: only the token's
+        # claim tells). Set, it refuses writes at once even with tokens issued before.
+        self.read_only: Callable[[], bool] | None = None
 
     def _grant_for(self, token: str) -> Grant:
         cached = self._cache.get(token)
@@ -100,13 +104,16 @@ class RegistryAuthorizer:
             grant = self._grant_for(token.strip())
         except jwt.TokenInvalid as exc:
             raise self._challenge(request, needed, "invalid_token", str(exc)) from None
+        writes = needed is not None and bool(set(needed.actions) & {"push", "delete"})
+        live = None if self.read_only is None else self.read_only()
+        if writes and (live or (live is None and grant.read_only and not grant.allows(needed))):
+            raise RegistryError(
+                "DENIED",
+                "the registry is in read-only mode: pulls work, pushes and deletes are "
+                "refused until an administrator turns read-only mode off",
+            )
         if needed is not None and not grant.allows(needed):
-            if grant.read_only and set(needed.actions) & {"push", "delete"}:
-                raise RegistryError(
-                    "DENIED",
-                    "the registry is in read-only mode: pulls work, pushes and deletes are "
-                    "refused until an administrator turns read-only mode off",
-                )
+            # a token from a read-only period, now over: the challenge fetches a fresh one
             raise self._challenge(request, needed, "insufficient_scope")
         return grant
 

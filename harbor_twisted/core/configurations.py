@@ -1,0 +1,157 @@
+"""System configuration as ``/configurations`` shows and changes it (system admins only).
+
+The keys are ``settings_schema.SETTINGS``. Secrets are write-only: kept as 0600 files in the
+secrets directory, never in the database, never returned, never in the audit detail. A
+change is validated whole, then stored in one transaction with its audit record; the
+process adopts it at once, other processes within ``settings_refresh_seconds``.
+
+Settings given in the configuration file are applied again at every start, so the API
+reports them as not editable and refuses to change them (the change would be undone
+silently at the next restart).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import Connection
+
+from harbor_twisted.core import settings_schema
+from harbor_twisted.core.audit import Actor
+from harbor_twisted.core.errors import Forbidden, Invalid, Unauthenticated
+from harbor_twisted.core.identity import ADMIN, IdentityService, auth_mode_change_refusal
+from harbor_twisted.core.rbac import Principal
+from harbor_twisted.core.settings_schema import Setting
+from harbor_twisted.db import identity_store
+
+MAX_TEXT = 4096
+# Changing these changes who a set of credentials belongs to: cached checks must go.
+_AUTH_PREFIXES = ("auth_mode", "ldap_")
+
+
+@dataclass(frozen=True)
+class ConfigItem:
+    value: Any
+    editable: bool
+
+
+def require_admin(principal: Principal) -> None:
+    if principal.anonymous:
+        raise Unauthenticated("authentication required")
+    if not principal.sysadmin:
+        raise Forbidden("only system administrators may read or change the configuration")
+
+
+def check_value(setting: Setting, value: Any) -> Any:
+    """The value if it fits the setting's type, choices and bounds; ``Invalid`` otherwise."""
+    name = setting.name
+    if setting.kind is bool:
+        if not isinstance(value, bool):
+            raise Invalid(f"{name} must be true or false")
+    elif setting.kind is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise Invalid(f"{name} must be an integer")
+        if setting.minimum is not None and value < setting.minimum:
+            raise Invalid(f"{name} must be at least {setting.minimum}")
+        if setting.maximum is not None and value > setting.maximum:
+            raise Invalid(f"{name} must be at most {setting.maximum}")
+    else:
+        if not isinstance(value, str):
+            raise Invalid(f"{name} must be a string")
+        if "\x00" in value or len(value) > MAX_TEXT:
+            raise Invalid(f"{name} must be at most {MAX_TEXT} characters, without NUL")
+        value = value if setting.secret else value.strip()
+    if setting.choices and value not in setting.choices:
+        raise Invalid(f"{name} must be one of {', '.join(str(c) for c in setting.choices)}")
+    if name == "ldap_url" and value and urlsplit(value).scheme not in ("ldap", "ldaps"):
+        raise Invalid("ldap_url must start with ldap:// or ldaps://")
+    return value
+
+
+def pinned_by_config(identity: IdentityService, setting: Setting) -> bool:
+    """True when the configuration file sets it (and so re-applies it at every start)."""
+    attribute = f"{setting.name}_file" if setting.secret else setting.name
+    return getattr(identity.config, attribute, None) is not None
+
+
+def validate(identity: IdentityService, changes: dict[str, Any]) -> dict[str, Any]:
+    """Every key known, settable and of the right shape; unknown keys are named."""
+    unknown = sorted(set(changes) - set(settings_schema.BY_NAME))
+    if unknown:
+        raise Invalid(f"unknown configuration key(s): {', '.join(unknown)}")
+    checked = {}
+    for name, value in changes.items():
+        setting = settings_schema.BY_NAME[name]
+        if pinned_by_config(identity, setting):
+            raise Invalid(
+                f"{name} is set in the configuration file, which is applied at every start; "
+                "change it there"
+            )
+        checked[name] = check_value(setting, value)
+    return checked
+
+
+class ConfigurationService:
+    def __init__(self, identity: IdentityService) -> None:
+        self.identity = identity
+        self.db = identity.db
+
+    async def current(self, principal: Principal) -> dict[str, ConfigItem]:
+        """Every non-secret setting with its value and whether it may be changed now."""
+        require_admin(principal)
+        stored, others = await self.db.run(_read)
+        self.identity.use_settings(stored)
+        values = self.identity.settings
+        items = {}
+        for setting in settings_schema.SETTINGS:
+            if setting.secret:
+                continue
+            editable = not pinned_by_config(self.identity, setting)
+            if setting.name == "auth_mode" and others > 0:
+                editable = False  # Harbor's rule: fixed once users other than admin exist
+            items[setting.name] = ConfigItem(values.get(setting.name), editable)
+        return items
+
+    async def update(self, actor: Actor, changes: dict[str, Any]) -> list[str]:
+        """Apply ``changes`` (a flat object of keys); the names of those that changed."""
+        require_admin(actor.principal)
+        checked = validate(self.identity, changes)
+        changed, stored = await self.db.run(self._update, actor, checked)
+        self.identity.use_settings(stored)
+        if any(name.startswith(_AUTH_PREFIXES) for name in changed):
+            self.identity.forget_credentials()
+        return changed
+
+    def _update(
+        self, conn: Connection, actor: Actor, checked: dict[str, Any]
+    ) -> tuple[list[str], dict[str, Any]]:
+        if "auth_mode" in checked:
+            refusal = auth_mode_change_refusal(conn, checked["auth_mode"])
+            if refusal is not None:
+                raise Invalid(refusal)
+        current = identity_store.all_settings(conn)
+        secrets = {n: v for n, v in checked.items() if settings_schema.BY_NAME[n].secret}
+        plain = {
+            name: value
+            for name, value in checked.items()
+            if name not in secrets
+            and current.get(name, settings_schema.DEFAULTS.get(name)) != value
+        }
+        for name, value in plain.items():
+            identity_store.put_setting(conn, name, value)
+        changed = sorted([*plain, *secrets])
+        if changed:
+            record = actor.record("update", "configuration", "configurations",
+                                  detail={"changed": changed})
+            identity_store.write_audit(conn, [record])
+        # Files last: a refusal or a database error above leaves the secrets untouched.
+        # This runs in a database thread, never on the reactor.
+        for name, value in secrets.items():
+            settings_schema.write_secret(self.identity.config, name, value)
+        return changed, {**current, **plain}
+
+
+def _read(conn: Connection) -> tuple[dict[str, Any], int]:
+    return identity_store.all_settings(conn), identity_store.count_users_besides(conn, ADMIN)

@@ -1,0 +1,1 @@
+"""What the web portal talks to besides the REST API: the session endpoints under ``/c``."""

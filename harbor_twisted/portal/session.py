@@ -1,0 +1,110 @@
+"""``/c/login`` and ``/c/log_out``: the portal's session, as Harbor's portal uses it.
+
+``POST /c/login`` takes the form fields ``principal`` and ``password`` and answers 200 with
+the ``sid`` cookie (and the CSRF token), or 401; every attempt is audited as a login by the
+identity service. ``GET /c/log_out`` ends the session and clears the cookies.
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import parse_qs
+
+from twisted.internet import defer
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from twisted.web import resource, server
+from twisted.web.iweb import IRequest
+
+from harbor_twisted.api.errors import ApiError, error_document
+from harbor_twisted.client_address import client_address
+from harbor_twisted.config import Config
+from harbor_twisted.core.sessions import SessionService
+from harbor_twisted.portal import cookies
+
+log = Logger(namespace="harbor_twisted.portal")
+
+MAX_FORM = 64 * 1024
+FORM_TYPE = "application/x-www-form-urlencoded"
+
+
+def _form(request: IRequest) -> dict[str, str]:
+    """The urlencoded body's fields (first value of each); the query string is ignored, so
+    passwords never ride in URLs that proxies log."""
+    content_type = (request.getHeader("content-type") or "").split(";")[0].strip().lower()
+    if content_type != FORM_TYPE:
+        raise ApiError(400, f"send the credentials as {FORM_TYPE} (principal, password)")
+    content = request.content
+    raw = b""
+    if content is not None:
+        content.seek(0)
+        raw = content.read(MAX_FORM + 1)
+    if len(raw) > MAX_FORM:
+        raise ApiError(413, f"the form exceeds {MAX_FORM} bytes")
+    try:
+        fields = parse_qs(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=16)
+    except (UnicodeDecodeError, ValueError):
+        raise ApiError(400, "the form is not valid UTF-8 urlencoded data") from None
+    return {name: values[0] for name, values in fields.items()}
+
+
+class SessionResource(resource.Resource):
+    isLeaf = True  # noqa: N815 - twisted's name
+
+    def __init__(self, sessions: SessionService, config: Config) -> None:
+        super().__init__()
+        self.sessions = sessions
+        self.config = config
+
+    def render(self, request: IRequest) -> int:
+        defer.ensureDeferred(self._respond(request))
+        return server.NOT_DONE_YET
+
+    async def _respond(self, request: IRequest) -> None:
+        try:
+            status, body = await self._dispatch(request)
+        except ApiError as error:
+            status, body = error.status, error_document(error.code, error.message)
+            for name, value in error.headers.items():
+                request.setHeader(name, value)
+        except Exception:
+            log.failure("portal request {path} failed", Failure(), path=request.path)
+            status, body = 500, error_document("INTERNAL_SERVER_ERROR", "internal error")
+        if request.finished or getattr(request, "_disconnected", False):
+            return
+        payload = b"" if body is None else json.dumps(body).encode()
+        request.setResponseCode(status)
+        request.setHeader(b"Cache-Control", b"no-store")
+        if payload:
+            request.setHeader(b"Content-Type", b"application/json")
+        request.setHeader(b"Content-Length", str(len(payload)).encode())
+        if payload:
+            request.write(payload)
+        request.finish()
+
+    async def _dispatch(self, request: IRequest) -> tuple[int, object]:
+        action = b"/".join(request.postpath).rstrip(b"/")
+        allowed = {b"login": b"POST", b"log_out": b"GET"}.get(action)
+        if allowed is None:
+            raise ApiError(404, "no such portal endpoint")
+        if request.method != allowed:
+            raise ApiError(405, f"use {allowed.decode()}", {"Allow": allowed.decode()})
+        if action == b"login":
+            return await self._login(request)
+        return await self._log_out(request)
+
+    async def _login(self, request: IRequest) -> tuple[int, object]:
+        form = _form(request)
+        session = await self.sessions.login(
+            form.get("principal", ""), form.get("password", ""),
+            client_address(self.config, request), cookies.session_id(request),
+        )
+        if session is None:
+            raise ApiError(401, "invalid user name or password")
+        cookies.set_session(self.config, request, session)
+        return 200, None
+
+    async def _log_out(self, request: IRequest) -> tuple[int, object]:
+        await self.sessions.logout(cookies.session_id(request))
+        cookies.clear_session(self.config, request)
+        return 200, None

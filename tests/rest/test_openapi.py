@@ -1,0 +1,244 @@
+"""The OpenAPI document: it describes exactly the routes the router has, it is valid
+OpenAPI 3, and schemathesis fuzzing of a private server through it finds no 5xx and no
+answer that contradicts it."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from openapi_spec_validator import validate
+from schemathesis import GenerationMode, checks
+from sqlalchemy import create_engine
+
+from harbor_twisted.api import openapi
+from harbor_twisted.api.app import PREFIX, build_api
+from harbor_twisted.config import load_config
+from harbor_twisted.core.identity import IdentityService
+from harbor_twisted.db.engine import Database
+from tests.rest.conftest import (
+    API,
+    Client,
+    add_member,
+    create_project,
+    create_user,
+    unique,
+)
+from tests.support.oci import push_image
+
+_PARAMETER = re.compile(r"\{([a-z_]+)\}")
+HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+
+# Generated cases per operation and pass. Operations with few possible inputs (no
+# parameters) stop early, so the total is counted, not assumed.
+ADMIN_POSITIVE = 14
+ADMIN_EXISTING = 8
+ADMIN_NEGATIVE = 8
+ANONYMOUS = 3
+MIN_CASES = 1000
+FAILURES_SHOWN_PER_OPERATION = 3
+
+
+def _router_operations(tmp_path: Path) -> set[tuple[str, str]]:
+    """(template, method) of every route, from a router built in-process (no database is
+    touched: building the API only wires services together)."""
+    config = load_config(None, {"HT_DATA": str(tmp_path)})
+    identity = IdentityService(Database(create_engine("sqlite://")), config)
+    router = build_api(config, identity).router
+    assert router.prefix == PREFIX
+    return {(route.template.rstrip("/") or "/", method.lower())
+            for route in router.routes for method in route.methods}
+
+
+def _document_operations(document: dict[str, Any]) -> set[tuple[str, str]]:
+    return {(path, method) for path, item in document["paths"].items()
+            for method in item if method in HTTP_METHODS}
+
+
+def test_document_describes_exactly_the_routes(tmp_path):
+    routes = _router_operations(tmp_path)
+    described = _document_operations(openapi.document())
+    undescribed = sorted(routes - described)
+    assert not undescribed, f"routes without a description in api/openapi/: {undescribed}"
+    stale = sorted(described - routes)
+    assert not stale, f"described operations the router does not have: {stale}"
+
+
+def test_document_is_valid_openapi_3(registry):
+    response = requests.get(registry.url + API + "/openapi.json", timeout=30)  # anonymous
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/json"
+    document = response.json()
+    assert document["openapi"].startswith("3.0")
+    assert document["servers"] == [{"url": PREFIX}]
+    validate(document)
+    assert document == openapi.document()
+
+
+def test_fragments_cannot_shadow_each_other():
+    document = {"paths": {"/ping": {}}, "components": {"schemas": {"Errors": {}}}, "tags": []}
+    with pytest.raises(openapi.OpenApiError, match="path /ping"):
+        openapi._merge(document, "x.yaml", {"paths": {"/ping": {}}})
+    with pytest.raises(openapi.OpenApiError, match="components/schemas/Errors"):
+        openapi._merge(document, "x.yaml", {"components": {"schemas": {"Errors": {}}}})
+    with pytest.raises(openapi.OpenApiError, match="only paths, components and tags"):
+        openapi._merge(document, "x.yaml", {"info": {}})
+
+
+# -- fuzzing ---------------------------------------------------------------------------------
+
+# Changing the configuration changes what every later request meets (authentication mode,
+# LDAP servers, robot prefix): these run last, after every other operation.
+LAST = frozenset({"PUT /configurations"})
+
+
+def _seed(admin: Client) -> None:
+    """Something for the generated requests to find: a user, and projects with members."""
+    user = create_user(admin)
+    for public in (True, False):
+        project = create_project(admin, public=public)
+        add_member(admin, project, user, 2)
+    push_image(admin.url, "library/seeded", tag="v1")
+
+
+def _created_id(response: requests.Response) -> int:
+    assert response.status_code == 201, response.text
+    return int(response.headers["Location"].rsplit("/", 1)[1])
+
+
+def _existing(admin: Client, path: str) -> dict[str, Any]:
+    """Path parameters naming resources made for this one operation, so generated requests
+    reach the handlers' success paths (and may change or delete what they were given)."""
+    names = set(_PARAMETER.findall(path))
+    fixed: dict[str, Any] = {}
+    if "project" in names:
+        fixed["project"] = create_project(admin)
+        response = admin.post(f"/projects/{fixed['project']}/metadatas",
+                              json={"auto_scan": "true"})
+        assert response.status_code == 200, response.text
+    if names & {"repository", "reference", "tag"}:
+        push_image(admin.url, f"{fixed['project']}/app", tag="v1")
+        fixed.update(repository="app", reference="v1", tag="v1")
+    if names & {"user_id", "mid"}:
+        user = create_user(admin)
+        fixed["user_id"] = user.id
+        if "mid" in names:
+            fixed["mid"] = add_member(admin, fixed["project"], user, 3)
+    if "meta_name" in names:
+        fixed["meta_name"] = "auto_scan"
+    if "robot_id" in names:
+        fixed["robot_id"] = _created_id(admin.post("/robots", json={
+            "name": unique("fuzz"), "level": "system", "duration": -1,
+            "permissions": [{"kind": "project", "namespace": "*",
+                             "access": [{"resource": "repository", "action": "pull"}]}]}))
+    if "group_id" in names:
+        fixed["group_id"] = _created_id(admin.post("/usergroups", json={
+            "group_name": unique("fuzz"), "group_type": 2}))
+    unknown = names - set(fixed)
+    assert not unknown, f"_existing cannot make {unknown} for {path} yet"
+    return fixed
+
+
+class Fuzzer:
+    """Runs each operation's generated cases through one pass and keeps count and failures."""
+
+    def __init__(self, schema: Any) -> None:
+        self.operations = [result.ok() for result in schema.get_all_operations()]
+        self.cases: Counter[str] = Counter()
+        self.statuses: Counter[int] = Counter()
+        self.seconds: Counter[str] = Counter()
+        self.succeeded: set[str] = set()  # operations answered with a 2xx at least once
+        self.failures: dict[str, list[str]] = {}
+
+    def run(self, name: str, mode: GenerationMode, auth: tuple[str, str] | None,
+            examples: int, check_list: list[Any], existing: Client | None = None,
+            last: bool = False) -> None:
+        """One pass over the operations (those in LAST only when ``last``); with ``existing``
+        (the admin) only operations with path parameters, each given resources that exist."""
+        session = requests.Session()
+        session.auth = auth
+        for operation in self.operations:
+            if (operation.label in LAST) != last:
+                continue
+            fixed = None
+            if existing is not None:
+                if not _PARAMETER.search(operation.path):
+                    continue
+                fixed = _existing(existing, operation.path)
+            self._operation(operation, f"{name} {operation.label}", mode, session, examples,
+                            check_list, fixed)
+
+    def _operation(self, operation: Any, label: str, mode: GenerationMode,
+                   session: requests.Session, examples: int, check_list: list[Any],
+                   path_parameters: dict[str, Any] | None) -> None:
+        started = time.monotonic()
+        strategy = operation.as_strategy(generation_mode=mode, path_parameters=path_parameters)
+
+        @settings(max_examples=examples, derandomize=True, database=None, deadline=None,
+                  phases=[Phase.explicit, Phase.generate],
+                  suppress_health_check=list(HealthCheck))
+        @given(case=strategy)
+        def one(case: schemathesis.Case) -> None:
+            self.cases[label] += 1
+            try:
+                response = case.call(session=session, timeout=30)
+                self.statuses[response.status_code] += 1
+                if response.status_code < 300:
+                    self.succeeded.add(operation.label)
+                case.validate_response(response, checks=check_list)
+            # schemathesis's FailureGroup is a BaseExceptionGroup. Every failure is kept and
+            # reported at the end, not only the first.
+            except (Exception, BaseExceptionGroup) as error:
+                found = self.failures.setdefault(label, [])
+                if len(found) < FAILURES_SHOWN_PER_OPERATION:
+                    found.append(f"{type(error).__name__}: {error}"[:3000])
+
+        one()
+        self.seconds[label] += time.monotonic() - started
+
+
+@pytest.mark.slow
+def test_fuzzing_finds_no_server_error_and_no_undocumented_answer(start_registry):
+    server = start_registry()
+    admin = Client(server.url, ("admin", server.admin_password))
+    _seed(admin)
+    schema = schemathesis.openapi.from_url(server.url + API + "/openapi.json")
+    conformance = [checks.not_a_server_error, checks.status_code_conformance,
+                   checks.content_type_conformance, checks.response_headers_conformance,
+                   checks.response_schema_conformance]
+    # Data that breaks the schema must be refused with a 4xx, never a 5xx.
+    no_5xx = [checks.not_a_server_error]
+    fuzzer = Fuzzer(schema)
+    started = time.monotonic()
+    for last in (False, True):
+        fuzzer.run("admin", GenerationMode.POSITIVE, admin.auth, ADMIN_POSITIVE, conformance,
+                   last=last)
+        fuzzer.run("admin-existing", GenerationMode.POSITIVE, admin.auth, ADMIN_EXISTING,
+                   conformance, existing=admin, last=last)
+        fuzzer.run("anonymous", GenerationMode.POSITIVE, None, ANONYMOUS, conformance,
+                   last=last)
+        fuzzer.run("admin-negative", GenerationMode.NEGATIVE, admin.auth, ADMIN_NEGATIVE,
+                   no_5xx, last=last)
+    elapsed = time.monotonic() - started
+    total = sum(fuzzer.cases.values())
+    print(f"\nschemathesis: {total} cases over {len(fuzzer.cases)} operation passes in "
+          f"{elapsed:.0f}s; statuses {dict(sorted(fuzzer.statuses.items()))}")
+    slowest = ", ".join(f"{label} {seconds:.1f}s"
+                        for label, seconds in fuzzer.seconds.most_common(8))
+    passes = Counter(label.split(" ", 1)[0] for label in fuzzer.cases.elements())
+    print(f"slowest: {slowest}; cases per pass: {dict(passes)}")
+    never = sorted({op.label for op in fuzzer.operations} - fuzzer.succeeded)
+    print(f"operations never answered with a 2xx (schema conformance unexercised): {never}")
+    report = "\n\n".join(f"== {label}\n" + "\n--\n".join(found)
+                         for label, found in sorted(fuzzer.failures.items()))
+    assert not fuzzer.failures, f"{len(fuzzer.failures)} operation passes failed:\n{report}"
+    assert not any(status >= 500 for status in fuzzer.statuses)
+    assert total >= MIN_CASES, fuzzer.cases
+    assert server.process.poll() is None, "the server died under fuzzing"
