@@ -57,3 +57,60 @@ def test_no_password_appears_in_plain_text_in_data_or_logs(start_registry, tmp_p
     assert offenders == []
     assert secret not in server.log_text()
     assert "BEGIN PRIVATE KEY" not in server.log_text()
+
+
+def test_no_secret_of_any_kind_is_stored_or_logged_in_clear(start_registry):
+    """User passwords, a robot secret (created and refreshed), the LDAP search password and a
+    portal session id: none in clear under the data directory (bar the LDAP password's own
+    0600 file in the secrets directory, which the service must read back) or in the log."""
+    server = start_registry({"HT_LOG_LEVEL": "debug"})
+    api = f"{server.url}/api/v2.0"
+    admin = ("admin", server.admin_password)
+
+    def call(method: str, path: str, auth=admin, **kwargs) -> requests.Response:
+        return requests.request(method, api + path, auth=auth, timeout=30, **kwargs)
+
+    first, second = "Initial-Pass1word", "Changed-Pass2word"
+    created = call("POST", "/users", json={"username": "keeper", "password": first,
+                                            "email": "keeper@example.com", "realname": "K"})
+    assert created.status_code == 201, created.text
+    user_id = created.headers["Location"].rsplit("/", 1)[1]
+    changed = call("PUT", f"/users/{user_id}/password", auth=("keeper", first),
+                   json={"old_password": first, "new_password": second})
+    assert changed.status_code == 200, changed.text
+
+    robot = call("POST", "/robots", json={
+        "name": "vault", "level": "system", "duration": -1,
+        "permissions": [{"kind": "project", "namespace": "library",
+                         "access": [{"resource": "repository", "action": "pull"}]}]})
+    assert robot.status_code == 201, robot.text
+    robot_secret = robot.json()["secret"]
+    refreshed = call("PATCH", f"/robots/{robot.json()['id']}", json={})
+    assert refreshed.status_code == 200, refreshed.text
+    refreshed_secret = refreshed.json()["secret"]
+    assert _token(server, (robot.json()["name"], refreshed_secret)).status_code == 200
+
+    ldap_password = "Ldap-Search-Secret-7"
+    configured = call("PUT", "/configurations", json={"ldap_search_password": ldap_password})
+    assert configured.status_code == 200, configured.text
+
+    session = requests.Session()
+    login = session.post(f"{server.url}/c/login", timeout=30,
+                         data={"principal": "keeper", "password": second})
+    assert login.status_code == 200, login.text
+    session_id = session.cookies["sid"]
+    assert session.get(f"{api}/users/current", timeout=30).status_code == 200
+
+    time.sleep(1.5)  # the pull audit flush and WAL writes
+    secrets_dir = server.data_dir / "secrets"
+    ldap_file = secrets_dir / "ldap_search_password"
+    assert ldap_file.read_text() == ldap_password
+    assert ldap_file.stat().st_mode & 0o777 == 0o600
+    assert secrets_dir.stat().st_mode & 0o777 == 0o700
+    log = server.log_text()
+    for secret in (first, second, robot_secret, refreshed_secret, ldap_password, session_id):
+        needle = secret.encode()
+        offenders = [str(p) for p in _files_under(server.data_dir)
+                     if p != ldap_file and needle in p.read_bytes()]
+        assert offenders == [], secret
+        assert secret not in log
