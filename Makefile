@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: run setup venv test test-fast lint bench clean
+.PHONY: run setup venv test test-fast lint bench clean bundle lab lab-down
 
 include mk/ansible.mk
 
@@ -33,6 +33,20 @@ test-fast: venv
 
 bench: setup
 	$(PY) bench/run.py
+
+# The offline installation bundle (harbor-twisted + every dependency as wheels, python-ldap
+# compiled for THIS platform): build/bundle/harbor-twisted-bundle.tar.gz. Reused while the
+# sources are unchanged. The harbor_registry role installs it with no package index.
+bundle:
+	@bash scripts/build-bundle.sh
+
+# A lab on this machine: ldap1, registry1 (https://localhost:8443), registry2
+# (https://localhost:9443) as stand-in containers, converged by playbooks/site.yml.
+lab: setup bundle
+	@bash scripts/lab.sh up
+
+lab-down:
+	@bash scripts/lab.sh down
 
 clean:
 	rm -rf build .data .pytest_cache

@@ -27,6 +27,12 @@ if ((${#scenarios[@]} == 0)); then
   done
 fi
 
+# The harbor_registry scenarios install the offline bundle: build it once (reused while the
+# sources are unchanged) before any scenario starts.
+if printf '%s\n' "${scenarios[@]}" | grep -q '^harbor_registry:'; then
+  bash scripts/build-bundle.sh || { echo "molecule: 0 passed, ${#scenarios[@]} failed (no bundle)"; exit 1; }
+fi
+
 # The scenarios' container names are fixed: one run at a time on this Docker daemon.
 exec 8>/tmp/harbor-twisted-molecule.lock
 if ! flock -n 8; then
