@@ -15,6 +15,7 @@ from harbor_twisted.api.call import Call, Reply
 from harbor_twisted.api.routing import Router
 from harbor_twisted.api.services import Services
 from harbor_twisted.db import identity_store
+from harbor_twisted.registry.http import request_base_url
 
 log = Logger(namespace="harbor_twisted.api.system")
 
@@ -69,13 +70,8 @@ async def health(services: Services, call: Call) -> Reply:
 
 
 def _external_url(services: Services, call: Call) -> str:
-    if services.config.external_url:
-        return services.config.external_url
-    host = call.header("host") or ""
-    if not host or any(c in host for c in '/"\\ ,'):
-        address = call.request.getHost()
-        host = f"{address.host}:{address.port}"
-    return f"{'https' if call.request.isSecure() else 'http'}://{host}"
+    """As the registry computes its token realm: configured, a trusted proxy's view, Host."""
+    return request_base_url(services.config, call.request)
 
 
 async def systeminfo(services: Services, call: Call) -> Reply:

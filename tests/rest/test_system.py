@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import requests
+
 
 def test_health_lists_healthy_components(admin):
     body = admin.anonymous().get("/health").json()
@@ -20,3 +22,15 @@ def test_systeminfo_for_anonymous_and_for_users(registry, admin):
     assert info["registry_url"] == registry.host
     assert info["project_creation_restriction"] == "everyone"
     assert info["read_only"] is False and info["self_registration"] is False
+
+
+def test_systeminfo_follows_a_trusted_proxy_as_the_token_realm_does(start_registry):
+    server = start_registry({"HT_TRUSTED_PROXIES": "127.0.0.1"})
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "registry.example.org"}
+    info = requests.get(f"{server.url}/api/v2.0/systeminfo", headers=forwarded,
+                        auth=("admin", server.admin_password), timeout=30).json()
+    assert info["external_url"] == "https://registry.example.org"
+    assert info["registry_url"] == "registry.example.org"
+    challenge = requests.get(f"{server.url}/v2/", headers=forwarded, timeout=30)
+    assert 'realm="https://registry.example.org/service/token"' in (
+        challenge.headers["WWW-Authenticate"])
