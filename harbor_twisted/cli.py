@@ -18,7 +18,7 @@ from harbor_twisted.core.identity import reset_password
 from harbor_twisted.db import migrate
 from harbor_twisted.db.engine import Database, make_engine
 from harbor_twisted.logs import start_logging
-from harbor_twisted.services import all_in_one_service, registry_service
+from harbor_twisted.services import all_in_one_service, jobservice_service, registry_service
 
 log = Logger(namespace="harbor_twisted.cli")
 
@@ -30,6 +30,7 @@ def _parser() -> argparse.ArgumentParser:
     for name, help_text in (
         ("all-in-one", "every part in one process (registry now; more as they are built)"),
         ("registry", "the OCI registry API alone"),
+        ("jobservice", "job workers and the cron scheduler (garbage collection…)"),
         ("migrate", "bring the database schema to the newest revision and exit"),
     ):
         command = commands.add_parser(name, help=help_text)
@@ -124,7 +125,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _migrate(config)
     if args.command == "admin":
         return _reset_password(config, args.username, args.password_file)
-    build = all_in_one_service if args.command == "all-in-one" else registry_service
+    builds = {"all-in-one": all_in_one_service, "jobservice": jobservice_service}
+    build = builds.get(args.command, registry_service)
     return _run(config, build)
 
 

@@ -82,6 +82,12 @@ class Config:
     ldap_nested_groups: bool | None = None
     # accepted for the deployment role; the job service (a later issue) will use it
     max_job_workers: int = 10
+    job_lease_seconds: int = 30  # a job whose worker stops heartbeating is retaken after this
+    job_poll_seconds: int = 1
+    job_scheduler_seconds: int = 5
+    job_retry_limit: int = 3  # retries after the first attempt
+    job_retry_backoff_seconds: int = 10  # doubled at each retry, at most an hour
+    gc_grace_minutes: int = 120  # blobs and manifests younger than this are never swept
     # portal sessions (/c/login): idle timeout (sliding) and absolute lifetime
     session_idle_seconds: int = 30 * 60
     session_max_seconds: int = 8 * 3600
@@ -239,6 +245,12 @@ _CONVERTERS: dict[str, Any] = {
     "ldap_group_member_attribute": lambda k, v: str(v),
     "ldap_nested_groups": _as_bool,
     "max_job_workers": lambda k, v: _as_int(k, v, 1, 100),
+    "job_lease_seconds": lambda k, v: _as_int(k, v, 2, 3600),
+    "job_poll_seconds": lambda k, v: _as_int(k, v, 1, 300),
+    "job_scheduler_seconds": lambda k, v: _as_int(k, v, 1, 300),
+    "job_retry_limit": lambda k, v: _as_int(k, v, 0, 100),
+    "job_retry_backoff_seconds": lambda k, v: _as_int(k, v, 0, 3600),
+    "gc_grace_minutes": lambda k, v: _as_int(k, v, 0, 7 * 24 * 60),
     "session_idle_seconds": lambda k, v: _as_int(k, v, 1, 7 * 24 * 3600),
     "session_max_seconds": lambda k, v: _as_int(k, v, 1, 30 * 24 * 3600),
     "settings_refresh_seconds": lambda k, v: _as_int(k, v, 1, 3600),

@@ -1,4 +1,4 @@
-"""Service trees for each process kind (``all-in-one``, ``registry``)."""
+"""Service trees for each process kind (``all-in-one``, ``registry``, ``jobservice``)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from harbor_twisted.config import Config
 from harbor_twisted.core.identity import IdentityService
 from harbor_twisted.db import identity_store, migrate
 from harbor_twisted.db.engine import Database, make_engine
+from harbor_twisted.jobs.service import add_job_service
 from harbor_twisted.portal.session import SessionResource
 from harbor_twisted.registry.app import RegistryApp, RegistryResource
 from harbor_twisted.registry.authz import RegistryAuthorizer
@@ -259,6 +260,15 @@ def all_in_one_service(config: Config) -> service.MultiService:
     token = TokenResource(TokenIssuer(config, signing_key, identity))
     api = build_api(config, identity)
     portal = SessionResource(api.sessions, config) if api.sessions is not None else None
+    add_job_service(config, top)
     _listen(config, build_site(app, token, api, portal), top)
     top.registry_app = app  # type: ignore[attr-defined] - handy for tests
+    return top
+
+
+def jobservice_service(config: Config) -> service.MultiService:
+    """Job workers and the scheduler alone (no port): GC, later replication and more."""
+    top = OrderedMultiService()
+    DatabaseService(config).setServiceParent(top)  # migrates the schema when allowed
+    add_job_service(config, top)
     return top

@@ -2,8 +2,11 @@
 # Run Molecule scenarios with `molecule test`: destroy (leftovers of a killed run), create,
 # [prepare,] converge, idempotence (0 changed), verify, destroy.
 #
-#   molecule/run-scenarios.sh [ROLE:SCENARIO ...]      default: every scenario under roles/
+#   molecule/run-scenarios.sh [ROLE:SCENARIO ...]      default: every scenario
 #
+# ROLE:SCENARIO is roles/ROLE/molecule/SCENARIO; site:SCENARIO is a scenario of the whole
+# repository, molecule/SCENARIO (site:default converges playbooks/site.yml on three hosts,
+# site:photon on the photon-dressed image). The site scenarios run first: they are the longest.
 # Each scenario's output goes to build/molecule/ROLE-SCENARIO.log; the log of a failed
 # scenario is printed. MOLECULE_JOBS=N runs N scenarios at a time (default 3). Ends with
 # "molecule: N passed, N failed" and exits non-zero when any scenario failed.
@@ -20,6 +23,10 @@ export DOCKER_BUILDKIT=0
 
 scenarios=("$@")
 if ((${#scenarios[@]} == 0)); then
+  for file in molecule/*/molecule.yml; do
+    dir=${file%/molecule.yml}
+    scenarios+=("site:${dir##*/}")
+  done
   for file in roles/*/molecule/*/molecule.yml; do
     dir=${file%/molecule.yml}
     role=${dir%%/molecule/*}
@@ -27,9 +34,9 @@ if ((${#scenarios[@]} == 0)); then
   done
 fi
 
-# The harbor_registry scenarios install the offline bundle: build it once (reused while the
-# sources are unchanged) before any scenario starts.
-if printf '%s\n' "${scenarios[@]}" | grep -q '^harbor_registry:'; then
+# The harbor_registry and site scenarios install the offline bundle: build it once (reused
+# while the sources are unchanged) before any scenario starts.
+if printf '%s\n' "${scenarios[@]}" | grep -qE '^(harbor_registry|site):'; then
   bash scripts/build-bundle.sh || { echo "molecule: 0 passed, ${#scenarios[@]} failed (no bundle)"; exit 1; }
 fi
 
@@ -45,7 +52,7 @@ run_one() { # ROLE:SCENARIO -> writes LOG, returns molecule's status
   log="$logs/$role-$scenario.log"
   start=$(date +%s)
   (
-    cd "roles/$role" && molecule test -s "$scenario"
+    if [[ $role == site ]]; then cd "$root"; else cd "roles/$role"; fi && molecule test -s "$scenario"
   ) >"$log" 2>&1
   status=$?
   echo "$status $(($(date +%s) - start))" >"$log.result"

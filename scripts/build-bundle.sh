@@ -6,6 +6,9 @@
 #   scripts/build-bundle.sh            -> build/bundle/harbor-twisted-VERSION-PLATFORM.tar.gz
 #                                         and the link build/bundle/harbor-twisted-bundle.tar.gz
 #   FORCE=1 scripts/build-bundle.sh    rebuild even when the sources did not change
+#   scripts/build-bundle.sh --source DIR --out DIR
+#                                      build from another source tree (a `git worktree` of an
+#                                      earlier commit: the upgrade test) into another folder
 #
 # A bundle is built for ONE target platform: python-ldap has no portable wheel, so it is
 # compiled here from its sdist (needs libldap2-dev libsasl2-dev, and Python 3.11 like the
@@ -14,12 +17,21 @@
 # OS packages (nginx, postgresql, logrotate) are not in it: they come from the platform's own
 # repositories. The bundle is reused while the sources it is made of are unchanged.
 set -euo pipefail
+here=$PWD
 cd "$(dirname "$0")/.."
 root=$PWD
 out=$root/build/bundle
-link=$out/harbor-twisted-bundle.tar.gz
 
 log() { printf '[bundle] %s\n' "$*"; }
+
+while (($# > 0)); do
+  case $1 in
+    --source) cd "$here" && cd "$2" && shift 2 ;;
+    --out) out=$(cd "$here" && realpath -m "$2") && shift 2 ;;
+    *) log "usage: $0 [--source DIR] [--out DIR]" >&2 && exit 2 ;;
+  esac
+done
+link=$out/harbor-twisted-bundle.tar.gz
 
 python=${PYTHON:-}
 for candidate in "$python" python3.11 python3; do

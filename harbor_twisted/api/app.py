@@ -6,6 +6,7 @@ from harbor_twisted.api import openapi, system
 from harbor_twisted.api.artifacts import ArtifactsApi
 from harbor_twisted.api.audit_logs import AuditLogsApi
 from harbor_twisted.api.configurations import ConfigurationsApi
+from harbor_twisted.api.gc import GcApi
 from harbor_twisted.api.ldap import LdapApi
 from harbor_twisted.api.members import MembersApi
 from harbor_twisted.api.metadata import MetadataApi
@@ -35,4 +36,5 @@ def build_api(config: Config, identity: IdentityService) -> ApiResource:
     LdapApi(services).register(router)
     for api in (RepositoriesApi, ArtifactsApi, SearchApi):
         api(services).register(router)
+    GcApi(services).register(router)
     return ApiResource(router, identity, config, services.sessions)

@@ -175,8 +175,15 @@ def _blob_id(conn: Connection, digest: str) -> int | None:
 def link_blob(conn: Connection, repository_name: str, digest: str, size: int) -> None:
     """Record a stored blob and make it visible in ``repository_name``."""
     repository_id = ensure_repository(conn, repository_name)
-    _insert_ignoring_conflict(conn, blob, {"digest": digest, "size": size, "created_at": utcnow()})
-    blob_id = _blob_id(conn, digest)
+    # An upsert, not insert-or-ignore: it locks (or re-creates) the row and returns its id,
+    # so a garbage collection deleting the row meanwhile cannot leave us without one.
+    statement = pg_insert(blob) if conn.dialect.name == "postgresql" else sqlite_insert(blob)
+    statement = statement.values(digest=digest, size=size, created_at=utcnow())
+    blob_id = conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=[blob.c.digest], set_={"size": statement.excluded.size}
+        ).returning(blob.c.id)
+    ).scalar_one()
     _insert_ignoring_conflict(
         conn,
         repository_blob,
@@ -191,11 +198,29 @@ def repository_blob_size(conn: Connection, repository_name: str, digest: str) ->
 
 
 def mount_blob(conn: Connection, source: str, target: str, digest: str) -> int | None:
-    """Link a blob of ``source`` into ``target``; the blob's size, or None if not in source."""
-    size = repository_blob_size(conn, source, digest)
-    if size is not None:
-        link_blob(conn, target, digest, size)
-    return size
+    """Link a blob of ``source`` into ``target``; the blob's size, or None if not in source.
+
+    Links the existing row by id (shared-locked on PostgreSQL), never re-creates it: a row
+    garbage collection deleted meanwhile makes the link fail (IntegrityError on SQLite).
+    """
+    query = (
+        select(blob.c.id, blob.c.size)
+        .select_from(blob.join(repository_blob, repository_blob.c.blob_id == blob.c.id).join(
+            repository, repository.c.id == repository_blob.c.repository_id))
+        .where(repository.c.name == source, blob.c.digest == digest)
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(read=True, of=blob)
+    row = conn.execute(query).first()
+    if row is None:
+        return None
+    repository_id = ensure_repository(conn, target)
+    _insert_ignoring_conflict(
+        conn,
+        repository_blob,
+        {"repository_id": repository_id, "blob_id": row.id, "created_at": utcnow()},
+    )
+    return int(row.size)
 
 
 def unlink_blob(conn: Connection, repository_name: str, digest: str) -> bool:
@@ -219,23 +244,27 @@ def _check_references(conn: Connection, repository_id: int, record: ManifestReco
     wanted = list(record.blob_sizes)
     found: dict[str, tuple[int, int]] = {}
     if wanted:
-        rows = conn.execute(
+        query = (
             select(blob.c.digest, blob.c.id, blob.c.size)
             .select_from(blob.join(repository_blob, repository_blob.c.blob_id == blob.c.id))
             .where(repository_blob.c.repository_id == repository_id, blob.c.digest.in_(wanted))
         )
+        if conn.dialect.name == "postgresql":
+            # Shared locks, taken in id order like GC's exclusive ones: a sweep waits for
+            # this push to commit its references, or this push sees the rows gone.
+            query = query.order_by(blob.c.id).with_for_update(read=True, of=blob)
+        rows = conn.execute(query)
         found = {row.digest: (row.id, row.size) for row in rows}
     missing_blobs = [digest for digest in wanted if digest not in found]
     missing_children: list[str] = []
     if record.child_digests:
-        present = set(
-            conn.execute(
-                select(manifest.c.digest).where(
-                    manifest.c.repository_id == repository_id,
-                    manifest.c.digest.in_(record.child_digests),
-                )
-            ).scalars()
+        children = select(manifest.c.digest).where(
+            manifest.c.repository_id == repository_id,
+            manifest.c.digest.in_(record.child_digests),
         )
+        if conn.dialect.name == "postgresql":
+            children = children.order_by(manifest.c.id).with_for_update(read=True)
+        present = set(conn.execute(children).scalars())
         missing_children = [d for d in record.child_digests if d not in present]
     if missing_blobs or missing_children:
         raise MissingReferences(missing_blobs, missing_children)
@@ -290,9 +319,25 @@ def put_manifest(
             _insert_ignoring_conflict(
                 conn, manifest_child, {"parent_id": manifest_id, "child_digest": child}
             )
+        if record.child_digests and conn.dialect.name == "sqlite":
+            # SQLite read the children before this transaction took the write lock: check
+            # again now that no garbage collection can delete them under us.
+            _check_children_still_present(conn, repository_id, record)
     if tag_name is not None:
         _point_tag(conn, repository_id, tag_name, manifest_id)
     write_registry_events(conn, events or [])
+
+
+def _check_children_still_present(
+    conn: Connection, repository_id: int, record: ManifestRecord
+) -> None:
+    present = set(conn.execute(select(manifest.c.digest).where(
+        manifest.c.repository_id == repository_id,
+        manifest.c.digest.in_(record.child_digests),
+    )).scalars())
+    missing = [d for d in record.child_digests if d not in present]
+    if missing:
+        raise MissingReferences([], missing)
 
 
 def _point_tag(conn: Connection, repository_id: int, tag_name: str, manifest_id: int) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from sqlalchemy.exc import IntegrityError
 from twisted.web.iweb import IRequest
 
 from harbor_twisted.db import registry_store
@@ -159,7 +160,16 @@ async def put_manifest(app: RegistryApp, request: IRequest, route: Route) -> Res
         )
     ]
     try:
-        await app.db.run(registry_store.put_manifest, route.name, record, tag_name, events)
+        try:
+            await app.db.run(registry_store.put_manifest, route.name, record, tag_name, events)
+        except IntegrityError:
+            # A garbage collection removed a referenced row between our check and insert
+            # (SQLite) or the manifest a tag should point to: once more, from the checks.
+            await app.db.run(registry_store.put_manifest, route.name, record, tag_name, events)
+    except IntegrityError:
+        raise RegistryError(
+            "MANIFEST_BLOB_UNKNOWN", "referenced content was removed concurrently; push again"
+        ) from None
     except registry_store.MissingReferences as exc:
         raise RegistryError(
             "MANIFEST_BLOB_UNKNOWN",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING
 
+from sqlalchemy.exc import IntegrityError
 from twisted.web.iweb import IRequest
 
 from harbor_twisted.db import registry_store
@@ -88,7 +89,10 @@ async def _try_mount(
         grant is None or not grant.allows(Needed("repository", source, ("pull",)))
     ):
         return None  # no right to read the source: upload instead, reveal nothing
-    size = await app.db.run(registry_store.mount_blob, source, route.name, str(digest))
+    try:
+        size = await app.db.run(registry_store.mount_blob, source, route.name, str(digest))
+    except IntegrityError:
+        return None  # garbage collection removed the blob meanwhile: upload it instead
     if size is None:
         return None
     return _blob_created(app, request, route, digest)
@@ -157,8 +161,16 @@ async def _finish(
         actual = state.digest_if_current(size, expected.algorithm) if state else None
         if actual is None:
             actual = await app.in_disk_thread(app.blobs.hash_upload, upload_id, expected.algorithm)
-        stored = await app.in_disk_thread(app.blobs.commit_upload, upload_id, expected, actual)
-        await app.db.run(_record_blob, route.name, str(stored.digest), stored.size, upload_id)
+        # Held from the rename (or dedup) to the committed row: GC re-checks the row under
+        # the same lock before deleting a file, so this blob cannot lose its file meanwhile.
+        lock = await app.in_disk_thread(app.blobs.lock_digest, expected)
+        try:
+            stored = await app.in_disk_thread(
+                app.blobs.commit_upload, upload_id, expected, actual
+            )
+            await app.db.run(_record_blob, route.name, str(stored.digest), stored.size, upload_id)
+        finally:
+            lock.release()
         app.upload_hashes.forget(upload_id)
     except UploadMissing:
         raise _unknown_upload(upload_id) from None

@@ -14,6 +14,7 @@ Methods here do blocking file I/O; callers run the heavy ones (commit, rehash) i
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import re
 import shutil
@@ -55,15 +56,59 @@ def _fsync_directory(path: Path) -> None:
         os.close(fd)
 
 
+class DigestLock:
+    """An exclusive lock on one digest (a shard of digests), across threads and processes.
+
+    Garbage collection deletes a blob file under it only after re-checking that no row
+    names the digest; finishing an upload holds it from the file's rename (or dedup) until
+    its row is committed. So a blob re-uploaded during a sweep keeps its file.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._fd: int | None = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing drops the flock
+            self._fd = None
+
+    def __enter__(self) -> DigestLock:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.release()
+
+
 class FilesystemBlobStore:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.blob_root = root / "blobs"
         self.upload_root = root / "uploads"
+        self.lock_root = root / "locks"
 
     def prepare(self) -> None:
-        for directory in (self.blob_root, self.upload_root):
+        for directory in (self.blob_root, self.upload_root, self.lock_root):
             directory.mkdir(parents=True, exist_ok=True)
+
+    def lock_digest(self, digest: Digest) -> DigestLock:
+        """Block until the digest's lock is ours (256 shards per algorithm)."""
+        self.lock_root.mkdir(parents=True, exist_ok=True)
+        return DigestLock(self.lock_root / f"{digest.algorithm}-{digest.hex[:2]}")
+
+    def blob_files(self) -> Iterator[tuple[Digest, float]]:
+        """Every stored blob file with its modification time (for orphan sweeping)."""
+        if not self.blob_root.is_dir():
+            return
+        for algorithm in os.scandir(self.blob_root):
+            if not algorithm.is_dir():
+                continue
+            for shard in os.scandir(algorithm.path):
+                if not shard.is_dir():
+                    continue
+                for entry in os.scandir(shard.path):
+                    with contextlib.suppress(FileNotFoundError):
+                        yield Digest(algorithm.name, entry.name), entry.stat().st_mtime
 
     # -- finished blobs -------------------------------------------------------------------
 
