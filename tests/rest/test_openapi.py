@@ -113,6 +113,17 @@ def _created_id(response: requests.Response) -> int:
     return int(response.headers["Location"].rsplit("/", 1)[1])
 
 
+def _manual_gc(admin: Client) -> requests.Response:
+    """A dry-run garbage collection (waiting while a generated one still runs)."""
+    deadline = time.monotonic() + 60
+    while True:
+        response = admin.post("/system/gc/schedule", json={
+            "schedule": {"type": "Manual"}, "parameters": {"dry_run": True}})
+        if response.status_code != 409 or time.monotonic() > deadline:
+            return response
+        time.sleep(0.2)
+
+
 def _existing(admin: Client, path: str) -> dict[str, Any]:
     """Path parameters naming resources made for this one operation, so generated requests
     reach the handlers' success paths (and may change or delete what they were given)."""
@@ -141,6 +152,8 @@ def _existing(admin: Client, path: str) -> dict[str, Any]:
     if "group_id" in names:
         fixed["group_id"] = _created_id(admin.post("/usergroups", json={
             "group_name": unique("fuzz"), "group_type": 2}))
+    if "gc_id" in names:
+        fixed["gc_id"] = _created_id(_manual_gc(admin))
     unknown = names - set(fixed)
     assert not unknown, f"_existing cannot make {unknown} for {path} yet"
     return fixed

@@ -1,0 +1,45 @@
+"""The job service's parts: its own database pool, the workers and the scheduler.
+
+Jobs get their own engine and thread pool so that a long garbage collection never takes
+connections the registry's requests are waiting for.
+"""
+
+from __future__ import annotations
+
+from twisted.application import service
+from twisted.logger import Logger
+
+from harbor_twisted.config import Config
+from harbor_twisted.db.engine import Database, make_engine
+from harbor_twisted.jobs.scheduler import Scheduler
+from harbor_twisted.jobs.worker import JobWorkers
+from harbor_twisted.storage.filesystem import FilesystemBlobStore
+
+log = Logger(namespace="harbor_twisted.jobs.service")
+
+
+class JobDatabase(service.Service):
+    def __init__(self, config: Config) -> None:
+        # a connection per busy worker thread, plus the reactor side (claims, heartbeats)
+        size = config.max_job_workers * 2 + 2
+        self.db = Database(make_engine(config.effective_database_url, size), 2)
+
+    def startService(self) -> None:  # noqa: N802 - twisted's name
+        self.db.start()
+        super().startService()
+
+    def stopService(self) -> None:  # noqa: N802 - twisted's name
+        super().stopService()
+        self.db.stop()
+
+
+def add_job_service(config: Config, parent: service.MultiService) -> JobWorkers:
+    """Add database, workers and scheduler to ``parent`` (after its schema migration)."""
+    database = JobDatabase(config)
+    database.setServiceParent(parent)
+    blobs = FilesystemBlobStore(config.data)
+    blobs.prepare()
+    workers = JobWorkers(config, database.db, blobs)
+    workers.setServiceParent(parent)
+    Scheduler(config, database.db, on_fired=workers.poll).setServiceParent(parent)
+    return workers
