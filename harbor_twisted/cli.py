@@ -18,6 +18,7 @@ from harbor_twisted.core.identity import reset_password
 from harbor_twisted.db import migrate
 from harbor_twisted.db.engine import Database, make_engine
 from harbor_twisted.logs import start_logging
+from harbor_twisted.replication import local
 from harbor_twisted.services import all_in_one_service, jobservice_service, registry_service
 
 log = Logger(namespace="harbor_twisted.cli")
@@ -81,6 +82,7 @@ def _stop_and_exit(top: service.MultiService) -> None:
 
 def _announce(port: object) -> object:
     address = port.getHost()  # type: ignore[attr-defined]
+    local.bound_port = address.port  # the replication jobs reach this process's registry
     log.warn("registry listening on {host}:{port}", host=address.host, port=address.port)
     return port
 

@@ -7,12 +7,17 @@ from harbor_twisted.api.artifacts import ArtifactsApi
 from harbor_twisted.api.audit_logs import AuditLogsApi
 from harbor_twisted.api.configurations import ConfigurationsApi
 from harbor_twisted.api.gc import GcApi
+from harbor_twisted.api.immutable import ImmutableApi
 from harbor_twisted.api.ldap import LdapApi
 from harbor_twisted.api.members import MembersApi
 from harbor_twisted.api.metadata import MetadataApi
 from harbor_twisted.api.projects import ProjectsApi
+from harbor_twisted.api.quotas import QuotasApi
+from harbor_twisted.api.registries import RegistriesApi
+from harbor_twisted.api.replication import ReplicationApi
 from harbor_twisted.api.repositories import RepositoriesApi
 from harbor_twisted.api.resource import ApiResource
+from harbor_twisted.api.retention import RetentionApi
 from harbor_twisted.api.robots import RobotsApi
 from harbor_twisted.api.routing import Router
 from harbor_twisted.api.search import SearchApi
@@ -37,4 +42,8 @@ def build_api(config: Config, identity: IdentityService) -> ApiResource:
     for api in (RepositoriesApi, ArtifactsApi, SearchApi):
         api(services).register(router)
     GcApi(services).register(router)
+    for replication_api in (RegistriesApi, ReplicationApi):
+        replication_api(services).register(router)
+    for policy_api in (QuotasApi, ImmutableApi, RetentionApi):
+        policy_api(services).register(router)
     return ApiResource(router, identity, config, services.sessions)

@@ -9,6 +9,7 @@ from harbor_twisted.api.routing import Router
 from harbor_twisted.api.services import Services
 from harbor_twisted.api.shapes import audit_log, project
 from harbor_twisted.core.projects import METADATA_KEYS, ProjectRef
+from harbor_twisted.core.quotas import check_limit
 from harbor_twisted.db.identity_store import Filter
 
 
@@ -64,8 +65,11 @@ class ProjectsApi:
         registry_id = body.integer("registry_id")
         if registry_id:
             raise bad_request("proxy cache projects (registry_id) are not supported")
-        body.integer("storage_limit")  # accepted for compatibility; quotas live elsewhere
-        project_id = await self.projects.create(call.actor, name, _metadata(body))
+        storage_limit = body.integer("storage_limit")
+        if storage_limit is None or storage_limit == 0:
+            storage_limit = -1  # Harbor's clients send 0 or nothing for "no limit set"
+        project_id = await self.projects.create(
+            call.actor, name, _metadata(body), check_limit(storage_limit, "storage_limit"))
         tail = name if call.header_flag("X-Resource-Name-In-Location") else str(project_id)
         return Reply(201, headers={"Location": f"{call.raw_path.rstrip('/')}/{tail}"})
 

@@ -15,13 +15,13 @@ from typing import Any
 from sqlalchemy import Connection
 from twisted.internet import threads
 
-from harbor_twisted.core import artifact_info
+from harbor_twisted.core import artifact_info, immutability
 from harbor_twisted.core.artifact_info import Child
 from harbor_twisted.core.audit import Actor, listed
 from harbor_twisted.core.errors import Conflict, Invalid, NotFound, PreconditionFailed
 from harbor_twisted.core.rbac import Principal
 from harbor_twisted.core.repositories import Located, locate
-from harbor_twisted.db import artifact_store, identity_store
+from harbor_twisted.db import artifact_store, identity_store, quota_store
 from harbor_twisted.db.artifact_store import ArtifactRecord, TagRecord
 from harbor_twisted.db.engine import Database
 from harbor_twisted.db.identity_store import Listing
@@ -202,7 +202,11 @@ class ArtifactService:
             if artifact_store.parents_of(conn, record.repository_id, record.digest):
                 raise PreconditionFailed("the deleting artifact is referenced by others")
             tags = [t.name for t in artifact_store.tags_of(conn, [record.id])[record.id]]
+            protected = immutability.immutable_tags(conn, target.repository_name, tags)
+            if protected:
+                raise immutability.TagImmutable(target.repository_name, protected[0], "deleted")
             removed = artifact_store.delete_artifact(conn, record)
+            quota_store.release(conn, target.project_id, target.located.access.project.name)
             detail: dict[str, Any] = {"tags": tags} if tags else {}
             if len(removed) > 1:
                 detail["also_removed"] = removed[1:]
@@ -259,6 +263,7 @@ class ArtifactService:
             found = next((t for t in tags if t.name == name), None)
             if found is None:
                 raise NotFound(f"tag {name} attached to artifact {record.id} not found")
+            immutability.check_tag_delete(conn, target.repository_name, name)
             artifact_store.delete_tag(conn, found.id)
             identity_store.write_audit(conn, [actor.record(
                 "delete", "tag", f"{target.repository_name}:{name}", target.project_id,

@@ -20,7 +20,7 @@ from harbor_twisted.auth import passwords
 from harbor_twisted.config import Config
 from harbor_twisted.core import settings_schema
 from harbor_twisted.core.rbac import Principal, Role
-from harbor_twisted.db import identity_store
+from harbor_twisted.db import identity_store, quota_store
 from harbor_twisted.db.engine import Database
 from harbor_twisted.db.identity_store import ProjectRow, UserRow
 
@@ -142,6 +142,7 @@ class IdentityService:
             admin = identity_store.get_user_by_name(conn, ADMIN)
             owner = admin.id if admin else None
             project_id = identity_store.create_project(conn, "library", owner, True)
+            quota_store.create_quota(conn, project_id, quota_store.UNLIMITED)
             if owner is not None:  # as in Harbor, the admin is library's Project Admin
                 identity_store.add_member(conn, project_id, "u", owner, int(Role.PROJECT_ADMIN))
 

@@ -21,7 +21,7 @@ from harbor_twisted.core.errors import (
 )
 from harbor_twisted.core.identity import IdentityService
 from harbor_twisted.core.rbac import Principal, Role
-from harbor_twisted.db import identity_store
+from harbor_twisted.db import identity_store, quota_store, retention_store
 from harbor_twisted.db.identity_store import AuditEntry, Listing, ProjectRecord, Visibility
 
 NAME = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*")
@@ -163,7 +163,8 @@ class ProjectService:
 
     # -- creating and listing --------------------------------------------------------------
 
-    async def create(self, actor: Actor, name: str, metadata: dict[str, str]) -> int:
+    async def create(self, actor: Actor, name: str, metadata: dict[str, str],
+                     storage_limit: int = quota_store.UNLIMITED) -> int:
         principal = actor.principal
         if principal.anonymous:
             raise Unauthenticated("authentication required")
@@ -174,7 +175,7 @@ class ProjectService:
             raise Forbidden("Only system admin can create project")
         check_name(name)
         values = {key: normalize_metadata(key, value) for key, value in metadata.items()}
-        return await self.db.run(_create, actor, name, values)
+        return await self.db.run(_create, actor, name, values, storage_limit)
 
     async def exists(self, principal: Principal, name: str) -> bool:
         """For ``HEAD /projects``: anonymous callers learn only about public projects."""
@@ -230,11 +231,11 @@ class ProjectService:
         await self.db.run(_delete, actor, ref)
         self.identity.forget_credentials()
 
-    async def summary(self, principal: Principal, ref: ProjectRef) -> dict[str, int]:
-        def run(conn: Connection) -> dict[str, int]:
+    async def summary(self, principal: Principal, ref: ProjectRef) -> dict[str, object]:
+        def run(conn: Connection) -> dict[str, object]:
             access = authorize(conn, principal, ref, "project", "read")
             project = access.project
-            result = {
+            result: dict[str, object] = {
                 "repo_count": identity_store.repository_counts(conn, [project.name])[
                     project.name
                 ],
@@ -244,6 +245,10 @@ class ProjectService:
                 counts = identity_store.member_role_counts(conn, project.id)
                 for role, key in _SUMMARY_KEYS.items():
                     result[key] = counts.get(int(role), 0)
+            quota = quota_store.get_quota(conn, project_id=project.id)
+            if quota is not None:
+                result["quota"] = {"hard": {"storage": quota.hard},
+                                   "used": {"storage": quota.used}}
             return result
 
         return await self.db.run(run)
@@ -297,7 +302,9 @@ def _single(values: dict[str, object]) -> tuple[str, str]:
     return key, normalize_metadata(key, value)
 
 
-def _create(conn: Connection, actor: Actor, name: str, metadata: dict[str, str]) -> int:
+def _create(
+    conn: Connection, actor: Actor, name: str, metadata: dict[str, str], storage_limit: int
+) -> int:
     if identity_store.get_project(conn, name) is not None:
         raise Conflict(f"The project named {name} already exists")
     values = dict(metadata)
@@ -308,10 +315,12 @@ def _create(conn: Connection, actor: Actor, name: str, metadata: dict[str, str])
     except IntegrityError:
         raise Conflict(f"The project named {name} already exists") from None
     identity_store.put_project_metadata(conn, project_id, values)
+    quota_store.create_quota(conn, project_id, storage_limit)
     if owner_id is not None:
         identity_store.add_member(conn, project_id, "u", owner_id, int(Role.PROJECT_ADMIN))
     identity_store.write_audit(
-        conn, [actor.record("create", "project", name, project_id, {"public": public})]
+        conn, [actor.record("create", "project", name, project_id,
+                            {"public": public, "storage_limit": storage_limit})]
     )
     return project_id
 
@@ -369,6 +378,7 @@ def _delete(conn: Connection, actor: Actor, ref: ProjectRef) -> None:
     deletable, message = _deletable(conn, project)
     if not deletable:
         raise PreconditionFailed(message)
+    retention_store.delete_project_policy(conn, project.id)  # and its schedule
     identity_store.delete_project(conn, project.id)
     # Detached like the project's other entries: its id may be handed out again.
     identity_store.write_audit(

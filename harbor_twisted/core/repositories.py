@@ -11,11 +11,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
+from harbor_twisted.core import immutability
 from harbor_twisted.core.audit import Actor, listed, roles_allowing
 from harbor_twisted.core.errors import NotFound
 from harbor_twisted.core.projects import Access, ProjectRef, authorize
 from harbor_twisted.core.rbac import Principal
-from harbor_twisted.db import artifact_store, identity_store
+from harbor_twisted.db import artifact_store, identity_store, quota_store
 from harbor_twisted.db.artifact_store import RepositoryRecord, RepositoryScope
 from harbor_twisted.db.engine import Database
 from harbor_twisted.db.identity_store import Filter, Listing, Sort, Visibility
@@ -137,8 +138,10 @@ class RepositoryService:
             found = locate(conn, actor.principal, project_name, repository_name,
                            "repository", "delete")
             repository = found.repository
+            immutability.check_repository_delete(conn, repository.name, repository.id)
             digests = artifact_store.delete_repository(conn, repository.id)
             project_id = found.access.project.id
+            quota_store.release(conn, project_id, found.access.project.name)
             records = [actor.record("delete", "artifact", f"{repository.name}@{digest}",
                                     project_id) for digest in digests]
             records.append(actor.record("delete", "repository", repository.name, project_id))

@@ -34,6 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from harbor_twisted.db import event_store
 from harbor_twisted.db.artifact_models import repository_info
 from harbor_twisted.db.clock import utcnow
 from harbor_twisted.db.identity_models import audit_log, project
@@ -491,6 +492,7 @@ def delete_artifact(conn: Connection, record: ArtifactRecord) -> list[str]:
     tags or references, and the artifacts whose ``subject`` it is. The digests removed."""
     removed: list[str] = []
     _delete_deeply(conn, record, True, removed, set())
+    event_store.record_artifact_deleted(conn, record.repository_id, record.digest)
     return removed
 
 
@@ -569,4 +571,5 @@ def create_tag(conn: Connection, repository_id: int, artifact_id: int, name: str
 
 
 def delete_tag(conn: Connection, tag_id: int) -> bool:
+    event_store.record_tag_deleted(conn, tag_id)
     return conn.execute(delete(tag).where(tag.c.id == tag_id)).rowcount > 0

@@ -83,13 +83,14 @@ def create_execution(
     trigger: str = "MANUAL",
     schedule_id: int | None = None,
     scheduled_for: datetime | None = None,
+    vendor_id: int = 0,
 ) -> int:
     """An execution with its single task, ready to be claimed."""
     now = utcnow()
     text = json.dumps(parameters, sort_keys=True)
     execution_id = conn.execute(
         job_execution.insert().values(
-            vendor_type=vendor_type, vendor_id=0, trigger=trigger, schedule_id=schedule_id,
+            vendor_type=vendor_type, vendor_id=vendor_id, trigger=trigger, schedule_id=schedule_id,
             scheduled_for=scheduled_for, parameters=text, status=PENDING, created_at=now,
             updated_at=now,
         )
@@ -393,5 +394,6 @@ def fire_due_schedules(
         job_name, max_retries = job_for(row.vendor_type)
         fired.append(create_execution(
             conn, row.vendor_type, job_name, json.loads(row.parameters), max_retries,
-            trigger="SCHEDULE", schedule_id=row.id, scheduled_for=due))
+            trigger="SCHEDULE", schedule_id=row.id, scheduled_for=due,
+            vendor_id=row.vendor_id))
     return fired

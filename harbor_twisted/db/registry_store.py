@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Table, bindparam, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from harbor_twisted.db import event_store
 from harbor_twisted.db.audit_store import RegistryEvent, write_registry_events
 from harbor_twisted.db.clock import utcnow
 from harbor_twisted.db.models import (
@@ -325,6 +326,8 @@ def put_manifest(
             _check_children_still_present(conn, repository_id, record)
     if tag_name is not None:
         _point_tag(conn, repository_id, tag_name, manifest_id)
+        event_store.record(conn, event_store.PUSH_ARTIFACT, repository_name, record.digest,
+                           tag_name)
     write_registry_events(conn, events or [])
 
 
@@ -388,6 +391,7 @@ def delete_manifest(conn: Connection, repository_name: str, digest: str) -> bool
     conn.execute(delete(manifest_blob).where(manifest_blob.c.manifest_id == manifest_id))
     conn.execute(delete(manifest_child).where(manifest_child.c.parent_id == manifest_id))
     conn.execute(delete(manifest).where(manifest.c.id == manifest_id))
+    event_store.record(conn, event_store.DELETE_ARTIFACT, repository_name, digest)
     return True
 
 
@@ -398,6 +402,8 @@ def delete_tag(conn: Connection, repository_name: str, tag_name: str) -> bool:
     result = conn.execute(
         delete(tag).where(tag.c.repository_id == repository_id, tag.c.name == tag_name)
     )
+    if result.rowcount > 0:
+        event_store.record(conn, event_store.DELETE_TAG, repository_name, None, tag_name)
     return result.rowcount > 0
 
 

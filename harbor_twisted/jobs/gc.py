@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from harbor_twisted.db import gc_store
+from harbor_twisted.db import gc_store, quota_store
 from harbor_twisted.db.clock import utcnow
 from harbor_twisted.jobs.context import JobContext
 from harbor_twisted.storage.digests import Digest, InvalidDigest, parse_digest
@@ -132,6 +132,9 @@ def run_gc(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
         return {"dry_run": True, "manifests_deleted": len(marked.manifests),
                 "blobs_deleted": len(marked.blobs), "freed_bytes": candidate_bytes}
     manifests_deleted = _sweep_manifests(ctx, marked, cutoff)
+    if manifests_deleted:  # untagged manifests no longer count against their quotas
+        ctx.db.run_sync(quota_store.release_repositories,
+                        sorted({ref.repository for ref in marked.manifests}))
     blobs_deleted, freed = _sweep_blobs(ctx, marked, cutoff, workers)
     orphans, orphan_bytes = _sweep_orphan_files(ctx, cutoff.timestamp())
     freed += orphan_bytes

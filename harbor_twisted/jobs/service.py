@@ -13,6 +13,7 @@ from harbor_twisted.config import Config
 from harbor_twisted.db.engine import Database, make_engine
 from harbor_twisted.jobs.scheduler import Scheduler
 from harbor_twisted.jobs.worker import JobWorkers
+from harbor_twisted.replication.events import EventConsumer
 from harbor_twisted.storage.filesystem import FilesystemBlobStore
 
 log = Logger(namespace="harbor_twisted.jobs.service")
@@ -42,4 +43,5 @@ def add_job_service(config: Config, parent: service.MultiService) -> JobWorkers:
     workers = JobWorkers(config, database.db, blobs)
     workers.setServiceParent(parent)
     Scheduler(config, database.db, on_fired=workers.poll).setServiceParent(parent)
+    EventConsumer(config, database.db, on_new=workers.poll).setServiceParent(parent)
     return workers

@@ -9,6 +9,7 @@ from twisted.web.iweb import IRequest
 from zope.interface import implementer
 
 from harbor_twisted.db import registry_store
+from harbor_twisted.registry import policies
 from harbor_twisted.registry.audit import event_for
 from harbor_twisted.registry.errors import RegistryError
 from harbor_twisted.registry.http import Response, header
@@ -99,9 +100,7 @@ async def delete_blob(
     events = [
         event_for(app.config, request, "delete", "blob", route.name, f"{route.name}@{digest}")
     ]
-    removed = await app.db.run(
-        registry_store.audited, registry_store.unlink_blob, events, route.name, str(digest)
-    )
+    removed = await app.db.run(policies.unlink_blob, events, route.name, str(digest))
     if not removed:
         raise RegistryError("BLOB_UNKNOWN", "blob unknown to registry", {"digest": str(digest)})
     return Response(202, {"Docker-Content-Digest": str(digest)}, content_length=0)

@@ -7,7 +7,10 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import IntegrityError
 from twisted.web.iweb import IRequest
 
+from harbor_twisted.core.immutability import TagImmutable
 from harbor_twisted.db import registry_store
+from harbor_twisted.db.quota_store import QuotaExceeded
+from harbor_twisted.registry import policies
 from harbor_twisted.registry.audit import event_for
 from harbor_twisted.registry.errors import RegistryError
 from harbor_twisted.registry.http import Response, header
@@ -161,11 +164,13 @@ async def put_manifest(app: RegistryApp, request: IRequest, route: Route) -> Res
     ]
     try:
         try:
-            await app.db.run(registry_store.put_manifest, route.name, record, tag_name, events)
+            await app.db.run(policies.store_manifest, route.name, record, tag_name, events)
         except IntegrityError:
             # A garbage collection removed a referenced row between our check and insert
             # (SQLite) or the manifest a tag should point to: once more, from the checks.
-            await app.db.run(registry_store.put_manifest, route.name, record, tag_name, events)
+            await app.db.run(policies.store_manifest, route.name, record, tag_name, events)
+    except (TagImmutable, QuotaExceeded) as exc:
+        raise policies.denied(exc) from None
     except IntegrityError:
         raise RegistryError(
             "MANIFEST_BLOB_UNKNOWN", "referenced content was removed concurrently; push again"
@@ -194,12 +199,11 @@ async def delete_manifest(app: RegistryApp, request: IRequest, route: Route) -> 
             app.config, request, "delete", "artifact", route.name, _resource(route.name, reference)
         )
     ]
-    change = (
-        registry_store.delete_manifest
-        if isinstance(reference, Digest)
-        else registry_store.delete_tag
-    )
-    deleted = await app.db.run(registry_store.audited, change, events, route.name, str(reference))
+    change = policies.delete_manifest if isinstance(reference, Digest) else policies.delete_tag
+    try:
+        deleted = await app.db.run(change, events, route.name, str(reference))
+    except TagImmutable as exc:
+        raise policies.denied(exc) from None
     if not deleted:
         raise RegistryError(
             "MANIFEST_UNKNOWN", "manifest unknown to registry", {"reference": route.argument}

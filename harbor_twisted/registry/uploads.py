@@ -9,10 +9,11 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING
 
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 from twisted.web.iweb import IRequest
 
-from harbor_twisted.db import registry_store
+from harbor_twisted.db import quota_store, registry_store
 from harbor_twisted.registry.authz import Needed
 from harbor_twisted.registry.errors import RegistryError
 from harbor_twisted.registry.http import Response, query_value
@@ -90,7 +91,9 @@ async def _try_mount(
     ):
         return None  # no right to read the source: upload instead, reveal nothing
     try:
-        size = await app.db.run(registry_store.mount_blob, source, route.name, str(digest))
+        size = await app.db.run(_mount_blob, source, route.name, str(digest))
+    except quota_store.QuotaExceeded as exc:
+        raise quota_denied(exc) from None
     except IntegrityError:
         return None  # garbage collection removed the blob meanwhile: upload it instead
     if size is None:
@@ -176,6 +179,11 @@ async def _finish(
         raise _unknown_upload(upload_id) from None
     except FileNotFoundError:
         raise _unknown_upload(upload_id) from None
+    except quota_store.QuotaExceeded as exc:
+        # The file went into the blob store unlinked (GC sweeps it); the upload is over.
+        app.upload_hashes.forget(upload_id)
+        await app.db.run(registry_store.delete_upload, upload_id)
+        raise quota_denied(exc) from None
     except DigestMismatch as exc:
         raise RegistryError(
             "DIGEST_INVALID",
@@ -187,8 +195,23 @@ async def _finish(
     return _blob_created(app, request, route, expected)
 
 
-def _record_blob(conn: object, repository: str, digest: str, size: int, upload_id: str) -> None:
+def quota_denied(exc: quota_store.QuotaExceeded) -> RegistryError:
+    return RegistryError("DENIED", str(exc), {"project": exc.project_name, "adding": exc.adding,
+                                              "used": exc.used, "hard": exc.hard})
+
+
+def _mount_blob(conn: Connection, source: str, target: str, digest: str) -> int | None:
+    size = registry_store.mount_blob(conn, source, target, digest)
+    if size is not None:
+        quota_store.charge(conn, target, {digest: size})
+    return size
+
+
+def _record_blob(
+    conn: Connection, repository: str, digest: str, size: int, upload_id: str
+) -> None:
     registry_store.link_blob(conn, repository, digest, size)
+    quota_store.charge(conn, repository, {digest: size})
     registry_store.delete_upload(conn, upload_id)
 
 

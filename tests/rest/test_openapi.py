@@ -92,6 +92,20 @@ def test_fragments_cannot_shadow_each_other():
         openapi._merge(document, "x.yaml", {"info": {}})
 
 
+IMMUTABLE_RULE = {
+    "scope_selectors": {"repository": [{"kind": "doublestar", "decoration": "repoMatches",
+                                        "pattern": "**"}]},
+    "tag_selectors": [{"kind": "doublestar", "decoration": "matches", "pattern": "rel-*"}],
+}
+
+RETENTION_POLICY = {
+    "algorithm": "or", "trigger": {"kind": "Schedule", "settings": {"cron": ""}},
+    "rules": [{"template": "latestPushedK", "params": {"latestPushedK": 1},
+               "scope_selectors": IMMUTABLE_RULE["scope_selectors"],
+               "tag_selectors": [{"kind": "doublestar", "decoration": "matches",
+                                  "pattern": "**"}]}],
+}
+
 # -- fuzzing ---------------------------------------------------------------------------------
 
 # Changing the configuration changes what every later request meets (authentication mode,
@@ -154,9 +168,55 @@ def _existing(admin: Client, path: str) -> dict[str, Any]:
             "group_name": unique("fuzz"), "group_type": 2}))
     if "gc_id" in names:
         fixed["gc_id"] = _created_id(_manual_gc(admin))
+    if names & {"registry_id", "policy_id", "execution_id", "task_id"}:
+        fixed.update(_replication_ids(admin, names))
+    if "quota_id" in names:
+        project_id = admin.get(f"/projects/{create_project(admin)}").json()["project_id"]
+        quotas = admin.get("/quotas", params={"reference_id": str(project_id)}).json()
+        fixed["quota_id"] = quotas[0]["id"]
+    if "id" in names and path.startswith("/retentions"):
+        project = create_project(admin)
+        ref = admin.get(f"/projects/{project}").json()["project_id"]
+        fixed["id"] = _created_id(admin.post("/retentions", json={
+            **RETENTION_POLICY, "scope": {"level": "project", "ref": ref}}))
+    if "eid" in names:
+        fixed["eid"] = _created_id(admin.post(f"/retentions/{fixed['id']}/executions",
+                                              json={"dry_run": True}))
+    if "tid" in names:
+        tasks = admin.get(f"/retentions/{fixed['id']}/executions/{fixed['eid']}/tasks").json()
+        fixed["tid"] = tasks[0]["id"]
+    if "immutable_rule_id" in names:
+        fixed["immutable_rule_id"] = _created_id(admin.post(
+            f"/projects/{fixed['project']}/immutabletagrules", json=IMMUTABLE_RULE))
     unknown = names - set(fixed)
     assert not unknown, f"_existing cannot make {unknown} for {path} yet"
     return fixed
+
+
+def _replication_ids(admin: Client, names: set[str]) -> dict[str, Any]:
+    """An endpoint (this server itself), a policy copying ``library/seeded`` to it under
+    another namespace, and, when asked for, an ended execution with its one task."""
+    password = admin.auth[1] if admin.auth else ""
+    fixed: dict[str, Any] = {"registry_id": _created_id(admin.post("/registries", json={
+        "name": unique("fuzz"), "type": "harbor", "url": admin.url,
+        "credential": {"type": "basic", "access_key": "admin", "access_secret": password}}))}
+    fixed["policy_id"] = _created_id(admin.post("/replication/policies", json={
+        "name": unique("fuzz"), "dest_registry": {"id": fixed["registry_id"]},
+        "dest_namespace": "library", "filters": [{"type": "name", "value": "library/seeded"}],
+        "trigger": {"type": "manual"}}))
+    if names & {"execution_id", "task_id"}:
+        execution_id = _created_id(admin.post("/replication/executions",
+                                              json={"policy_id": fixed["policy_id"]}))
+        fixed["execution_id"] = execution_id
+        deadline = time.monotonic() + 60
+        tasks: list[Any] = []
+        while time.monotonic() < deadline:
+            tasks = admin.get(f"/replication/executions/{execution_id}/tasks").json()
+            if tasks and tasks[0]["status"] != "Running":
+                break
+            time.sleep(0.2)
+        fixed["task_id"] = tasks[0]["id"] if tasks else 0
+    return {name: fixed[name] for name in names if name in fixed}
 
 
 class Fuzzer:

@@ -1,0 +1,1 @@
+"""Replication: registry endpoints, policies, the copier and the event consumer."""
