@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: run setup venv test test-fast lint bench clean bundle lab lab-down
+.PHONY: run setup venv test test-fast test-site lint bench clean bundle lab lab-down
 
 include mk/ansible.mk
 
@@ -30,6 +30,11 @@ test: setup lint ansible-lint
 # The Python suite without the real-client end-to-end tests, for quick iteration.
 test-fast: venv
 	$(VENV)/bin/pytest -q -x --ignore=tests/e2e $(PYTEST_ARGS)
+
+# The whole-site Molecule scenarios (molecule/default: site.yml on three hosts with TLS and
+# LDAP checks; molecule/photon: the Photon-dressed site), not yet part of `make test`.
+test-site: setup ansible-setup ansible-images
+	MOLECULE_SITE=1 bash molecule/run-scenarios.sh site:default site:photon
 
 bench: setup
 	$(PY) bench/run.py

@@ -8,6 +8,7 @@
 # Secrets: generated once, random, into inventories/lab/group_vars/all/vault.yml encrypted
 # with a generated password (inventories/lab/.vault-password); the clear values a person
 # needs are in inventories/lab/.credentials (0600). All git-ignored; lab only.
+# HT_BUNDLE=PATH installs that offline bundle instead of build/bundle/harbor-twisted-bundle.tar.gz.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -102,7 +103,7 @@ up() {
   log "converging playbooks/site.yml on inventories/lab"
   PATH="$venv/bin:$PATH" ANSIBLE_CONFIG=$root/ansible.cfg ANSIBLE_PIPELINING=1 \
     "$venv/bin/ansible-playbook" -i "$inventory" --vault-password-file "$inventory/.vault-password" \
-    "$root/playbooks/site.yml"
+    ${HT_BUNDLE:+-e "harbor_registry_bundle=$(realpath "$HT_BUNDLE")"} "$root/playbooks/site.yml"
   trust_ca_here
   # shellcheck disable=SC1091
   . "$inventory/.credentials"
