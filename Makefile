@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: run setup venv test test-fast test-site lint bench clean bundle lab lab-down
+.PHONY: run setup venv test test-fast test-deploy lint bench clean bundle lab lab-down
 
 include mk/ansible.mk
 
@@ -31,10 +31,11 @@ test: setup lint ansible-lint
 test-fast: venv
 	$(VENV)/bin/pytest -q -x --ignore=tests/e2e $(PYTEST_ARGS)
 
-# The whole-site Molecule scenarios (molecule/default: site.yml on three hosts with TLS and
-# LDAP checks; molecule/photon: the Photon-dressed site), not yet part of `make test`.
-test-site: setup ansible-setup ansible-images
-	MOLECULE_SITE=1 bash molecule/run-scenarios.sh site:default site:photon
+# The slow Molecule scenarios, not yet part of `make test`: molecule/default (site.yml on
+# three hosts, TLS by host name, LDAP docker login), molecule/photon (the Photon-dressed
+# site) and harbor_registry:upgrade (upgrade from an earlier commit, backup, wipe, restore).
+test-deploy: setup ansible-setup ansible-images
+	MOLECULE_SLOW=1 bash molecule/run-scenarios.sh site:default site:photon harbor_registry:upgrade
 
 bench: setup
 	$(PY) bench/run.py
