@@ -11,6 +11,7 @@
 # scenario is printed. MOLECULE_JOBS=N runs N scenarios at a time (default 3). Ends with
 # "molecule: N passed, N failed" and exits non-zero when any scenario failed.
 set -uo pipefail
+shopt -s nullglob  # no scenario directory: no scenario, not a literal pattern
 cd "$(dirname "$0")/.."
 root=$PWD
 venv=${ANSIBLE_VENV:-$root/.venv-ansible}
