@@ -6,9 +6,9 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from functools import lru_cache
+
+from harbor_twisted.core import patterns
 
 FILTER_TYPES = ("name", "tag", "resource", "label")
 DECORATIONS = ("matches", "excludes")
@@ -21,36 +21,9 @@ class Filter:
     decoration: str = "matches"
 
 
-@lru_cache(maxsize=256)
-def _compiled(pattern: str) -> re.Pattern[str]:
-    out, i = [], 0
-    while i < len(pattern):
-        char = pattern[i]
-        if pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-            continue
-        if char == "*":
-            out.append("[^/]*")
-        elif char == "?":
-            out.append("[^/]")
-        elif char == "{":
-            end = pattern.find("}", i)
-            if end < 0:
-                out.append(re.escape(char))
-            else:
-                options = pattern[i + 1:end].split(",")
-                out.append("(?:" + "|".join(re.escape(o) for o in options) + ")")
-                i = end + 1
-                continue
-        else:
-            out.append(re.escape(char))
-        i += 1
-    return re.compile("".join(out) + r"\Z")
-
-
 def glob_match(pattern: str, value: str) -> bool:
-    return _compiled(pattern).match(value) is not None
+    """The same doublestar globs as tag retention and immutability selectors."""
+    return patterns.matches(pattern, value)
 
 
 def _passes(filters: list[Filter], kind: str, value: str) -> bool:
