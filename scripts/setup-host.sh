@@ -27,7 +27,7 @@ install_debian_packages() {
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     if [[ -d /run/systemd/system ]] && systemctl is-enabled slapd >/dev/null 2>&1; then
-      systemctl disable --now slapd >/dev/null 2>&1 || true
+      systemctl disable --now slapd >/dev/null
     fi
   fi
 }
