@@ -31,11 +31,12 @@ test: setup lint ansible-lint
 test-fast: venv
 	$(VENV)/bin/pytest -q -x --ignore=tests/e2e $(PYTEST_ARGS)
 
-# The slow Molecule scenarios, not yet part of `make test`: molecule/default (site.yml on
-# three hosts, TLS by host name, LDAP docker login), molecule/photon (the Photon-dressed
-# site) and harbor_registry:upgrade (upgrade from an earlier commit, backup, wipe, restore).
+# Every Molecule scenario alone, without the Python suite (`make test` runs both):
+# molecule/default (site.yml on three hosts), molecule/photon (the Photon-dressed site),
+# harbor_registry:upgrade (upgrade from an earlier commit, backup, wipe, restore) and the
+# per-role scenarios. MOLECULE_SCENARIOS="site:default ..." picks some.
 test-deploy: setup ansible-setup ansible-images
-	MOLECULE_SLOW=1 bash molecule/run-scenarios.sh site:default site:photon harbor_registry:upgrade
+	bash molecule/run-scenarios.sh $(MOLECULE_SCENARIOS)
 
 bench: setup
 	$(PY) bench/run.py

@@ -6,7 +6,8 @@
 #
 # ROLE:SCENARIO is roles/ROLE/molecule/SCENARIO; site:SCENARIO is a scenario of the whole
 # repository, molecule/SCENARIO (site:default converges playbooks/site.yml on three hosts,
-# site:photon on the photon-dressed image). The site scenarios run first: they are the longest.
+# site:photon on the photon-dressed image). With no argument every scenario runs, the longest
+# first.
 # Each scenario's output goes to build/molecule/ROLE-SCENARIO.log; the log of a failed
 # scenario is printed. MOLECULE_JOBS=N runs N scenarios at a time (default 3). Ends with
 # "molecule: N passed, N failed" and exits non-zero when any scenario failed.
@@ -23,12 +24,13 @@ export PATH="$venv/bin:$PATH" NO_COLOR=1 ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0
 export DOCKER_BUILDKIT=0
 
 scenarios=("$@")
-# The slow scenarios (the three-host site, the Photon-dressed site, the upgrade and
-# backup/restore run) take 20-30 min each on a loaded 2-core machine: `make test-deploy` runs
-# them (MOLECULE_SLOW=1) until they are timed on an idle one and made fast enough for
-# `make test`.
-slow=" site:default site:photon harbor_registry:upgrade "
+# Longest first, so the short ones fill the gaps: the upgrade + backup/restore run, the
+# three-host site, the Photon-dressed site, then the per-role scenarios.
+first=" harbor_registry:upgrade site:default site:photon "
 if ((${#scenarios[@]} == 0)); then
+  for name in $first; do
+    scenarios+=("$name")
+  done
   for file in molecule/*/molecule.yml roles/*/molecule/*/molecule.yml; do
     dir=${file%/molecule.yml}
     if [[ $dir == molecule/* ]]; then
@@ -37,12 +39,14 @@ if ((${#scenarios[@]} == 0)); then
       role=${dir%%/molecule/*}
       name="${role#roles/}:${dir##*/}"
     fi
-    if [[ $slow == *" $name "* && ${MOLECULE_SLOW:-0} != 1 ]]; then
-      continue
-    fi
-    scenarios+=("$name")
+    [[ $first == *" $name "* ]] || scenarios+=("$name")
   done
 fi
+for name in "${scenarios[@]}"; do  # every named scenario must exist (a typo is a failure)
+  role=${name%%:*} scenario=${name##*:}
+  if [[ $role == site ]]; then dir=molecule/$scenario; else dir=roles/$role/molecule/$scenario; fi
+  [[ -f $dir/molecule.yml ]] || { echo "molecule: no scenario $name ($dir/molecule.yml)"; exit 1; }
+done
 
 # The harbor_registry and site scenarios install the offline bundle: build it once (reused
 # while the sources are unchanged) before any scenario starts.
