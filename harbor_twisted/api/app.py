@@ -24,6 +24,7 @@ from harbor_twisted.api.search import SearchApi
 from harbor_twisted.api.services import Services
 from harbor_twisted.api.usergroups import UserGroupsApi
 from harbor_twisted.api.users import UsersApi
+from harbor_twisted.api.webhooks import WebhooksApi
 from harbor_twisted.config import Config
 from harbor_twisted.core.identity import IdentityService
 
@@ -44,6 +45,6 @@ def build_api(config: Config, identity: IdentityService) -> ApiResource:
     GcApi(services).register(router)
     for replication_api in (RegistriesApi, ReplicationApi):
         replication_api(services).register(router)
-    for policy_api in (QuotasApi, ImmutableApi, RetentionApi):
+    for policy_api in (QuotasApi, ImmutableApi, RetentionApi, WebhooksApi):
         policy_api(services).register(router)
     return ApiResource(router, identity, config, services.sessions)

@@ -205,7 +205,7 @@ class ArtifactService:
             protected = immutability.immutable_tags(conn, target.repository_name, tags)
             if protected:
                 raise immutability.TagImmutable(target.repository_name, protected[0], "deleted")
-            removed = artifact_store.delete_artifact(conn, record)
+            removed = artifact_store.delete_artifact(conn, record, actor.username)
             quota_store.release(conn, target.project_id, target.located.access.project.name)
             detail: dict[str, Any] = {"tags": tags} if tags else {}
             if len(removed) > 1:
@@ -264,7 +264,7 @@ class ArtifactService:
             if found is None:
                 raise NotFound(f"tag {name} attached to artifact {record.id} not found")
             immutability.check_tag_delete(conn, target.repository_name, name)
-            artifact_store.delete_tag(conn, found.id)
+            artifact_store.delete_tag(conn, found.id, actor.username)
             identity_store.write_audit(conn, [actor.record(
                 "delete", "tag", f"{target.repository_name}:{name}", target.project_id,
                 {"digest": record.digest},

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
+from twisted.internet.threads import deferToThread
 
 from harbor_twisted.core import rbac
 from harbor_twisted.core.audit import Actor, listed, roles_allowing
@@ -21,8 +22,9 @@ from harbor_twisted.core.errors import (
 )
 from harbor_twisted.core.identity import IdentityService
 from harbor_twisted.core.rbac import Principal, Role
-from harbor_twisted.db import identity_store, quota_store, retention_store
+from harbor_twisted.db import identity_store, quota_store, retention_store, webhook_store
 from harbor_twisted.db.identity_store import AuditEntry, Listing, ProjectRecord, Visibility
+from harbor_twisted.webhooks import secrets as webhook_secrets
 
 NAME = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*")
 NAME_MAX = 255
@@ -228,8 +230,10 @@ class ProjectService:
         return await self.db.run(run)
 
     async def delete(self, actor: Actor, ref: ProjectRef) -> None:
-        await self.db.run(_delete, actor, ref)
+        webhook_policies = await self.db.run(_delete, actor, ref)
         self.identity.forget_credentials()
+        for policy_id in webhook_policies:  # their auth headers (files: off the reactor)
+            await deferToThread(webhook_secrets.forget_all, self.identity.config, policy_id)
 
     async def summary(self, principal: Principal, ref: ProjectRef) -> dict[str, object]:
         def run(conn: Connection) -> dict[str, object]:
@@ -372,15 +376,18 @@ def _deletable(conn: Connection, project: ProjectRecord) -> tuple[bool, str]:
     return True, ""
 
 
-def _delete(conn: Connection, actor: Actor, ref: ProjectRef) -> None:
+def _delete(conn: Connection, actor: Actor, ref: ProjectRef) -> list[int]:
+    """Delete the project; the ids of the webhook policies that went with it."""
     access = authorize(conn, actor.principal, ref, "project", "delete")
     project = access.project
     deletable, message = _deletable(conn, project)
     if not deletable:
         raise PreconditionFailed(message)
     retention_store.delete_project_policy(conn, project.id)  # and its schedule
+    webhooks = webhook_store.delete_project_policies(conn, project.id)  # and executions
     identity_store.delete_project(conn, project.id)
     # Detached like the project's other entries: its id may be handed out again.
     identity_store.write_audit(
         conn, [actor.record("delete", "project", project.name, None, {"project_id": project.id})]
     )
+    return [policy.id for policy in webhooks]

@@ -487,12 +487,14 @@ def parents_of(conn: Connection, repository_id: int, digest: str) -> list[str]:
     )
 
 
-def delete_artifact(conn: Connection, record: ArtifactRecord) -> list[str]:
+def delete_artifact(
+    conn: Connection, record: ArtifactRecord, operator: str | None = None
+) -> list[str]:
     """Delete an artifact deeply, as Harbor does: its tags, its children that nothing else
     tags or references, and the artifacts whose ``subject`` it is. The digests removed."""
     removed: list[str] = []
     _delete_deeply(conn, record, True, removed, set())
-    event_store.record_artifact_deleted(conn, record.repository_id, record.digest)
+    event_store.record_artifact_deleted(conn, record.repository_id, record.digest, operator)
     return removed
 
 
@@ -570,6 +572,6 @@ def create_tag(conn: Connection, repository_id: int, artifact_id: int, name: str
     return result.inserted_primary_key[0]
 
 
-def delete_tag(conn: Connection, tag_id: int) -> bool:
-    event_store.record_tag_deleted(conn, tag_id)
+def delete_tag(conn: Connection, tag_id: int, operator: str | None = None) -> bool:
+    event_store.record_tag_deleted(conn, tag_id, operator)
     return conn.execute(delete(tag).where(tag.c.id == tag_id)).rowcount > 0

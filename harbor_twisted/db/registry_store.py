@@ -327,7 +327,7 @@ def put_manifest(
     if tag_name is not None:
         _point_tag(conn, repository_id, tag_name, manifest_id)
         event_store.record(conn, event_store.PUSH_ARTIFACT, repository_name, record.digest,
-                           tag_name)
+                           tag_name, events[0].username if events else None)
     write_registry_events(conn, events or [])
 
 
@@ -379,7 +379,9 @@ def get_manifest_by_tag(
     )
 
 
-def delete_manifest(conn: Connection, repository_name: str, digest: str) -> bool:
+def delete_manifest(
+    conn: Connection, repository_name: str, digest: str, operator: str | None = None
+) -> bool:
     """Delete a manifest and every tag pointing at it."""
     repository_id = find_repository(conn, repository_name)
     if repository_id is None:
@@ -391,11 +393,14 @@ def delete_manifest(conn: Connection, repository_name: str, digest: str) -> bool
     conn.execute(delete(manifest_blob).where(manifest_blob.c.manifest_id == manifest_id))
     conn.execute(delete(manifest_child).where(manifest_child.c.parent_id == manifest_id))
     conn.execute(delete(manifest).where(manifest.c.id == manifest_id))
-    event_store.record(conn, event_store.DELETE_ARTIFACT, repository_name, digest)
+    event_store.record(conn, event_store.DELETE_ARTIFACT, repository_name, digest,
+                       operator=operator)
     return True
 
 
-def delete_tag(conn: Connection, repository_name: str, tag_name: str) -> bool:
+def delete_tag(
+    conn: Connection, repository_name: str, tag_name: str, operator: str | None = None
+) -> bool:
     repository_id = find_repository(conn, repository_name)
     if repository_id is None:
         return False
@@ -403,7 +408,8 @@ def delete_tag(conn: Connection, repository_name: str, tag_name: str) -> bool:
         delete(tag).where(tag.c.repository_id == repository_id, tag.c.name == tag_name)
     )
     if result.rowcount > 0:
-        event_store.record(conn, event_store.DELETE_TAG, repository_name, None, tag_name)
+        event_store.record(conn, event_store.DELETE_TAG, repository_name, None, tag_name,
+                           operator)
     return result.rowcount > 0
 
 

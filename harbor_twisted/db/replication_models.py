@@ -27,11 +27,13 @@ event_outbox = Table(
     "event_outbox",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("event_type", String(32), nullable=False),  # PUSH_ARTIFACT, DELETE_ARTIFACT, DELETE_TAG
+    Column("event_type", String(32), nullable=False),  # PUSH_ARTIFACT, … (event_store.py)
     Column("repository", String(255), nullable=False),
     Column("digest", String(200), nullable=True),
     Column("tag", String(128), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("operator", String(255), nullable=True),  # the user name, where one is known
+    Column("detail", Text, nullable=True),  # JSON: what a job event adds (webhook event_data)
 )
 
 replication_registry = Table(

@@ -6,7 +6,8 @@ from harbor_twisted.db import job_models as job_models
 from harbor_twisted.db import policy_models as policy_models
 from harbor_twisted.db import replication_models as replication_models
 from harbor_twisted.db import session_models as session_models
+from harbor_twisted.db import webhook_models as webhook_models
 from harbor_twisted.db.models import metadata
 
 __all__ = ["artifact_models", "identity_models", "job_models", "metadata",
-           "policy_models", "replication_models", "session_models"]
+           "policy_models", "replication_models", "session_models", "webhook_models"]

@@ -20,6 +20,17 @@ from harbor_twisted.storage.filesystem import FilesystemBlobStore
 LOG_CAP_BYTES = 1024 * 1024
 
 
+@dataclass(frozen=True)
+class JobOutcome:
+    """A job's final outcome, as its end-of-job hook (``kinds.ON_FINAL``) sees it."""
+
+    config: Config
+    execution_id: int
+    parameters: dict[str, Any]
+    status: str  # Success, Error or Stopped
+    result: dict[str, Any]
+
+
 class JobStopped(Exception):
     """Raised by ``check_stop`` when the job must end now."""
 

@@ -3,12 +3,14 @@
 Weighs the project's tagged artifacts against the rules (core/retention.py) and deletes
 what no rule keeps, one artifact per transaction through the API's store functions —
 audited, quota released, immutable tags and artifacts an index references kept. A dry run
-reports what would go and deletes nothing.
+reports what would go and deletes nothing. The end of a run, dry or not, is announced in
+the event outbox (TAG_RETENTION, for the policy's project).
 """
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import Connection
 
@@ -16,10 +18,18 @@ from harbor_twisted.core import immutability
 from harbor_twisted.core.audit import Actor
 from harbor_twisted.core.rbac import Principal
 from harbor_twisted.core.retention import Candidate, evaluate
-from harbor_twisted.db import artifact_store, identity_store, quota_store, retention_store
+from harbor_twisted.db import (
+    artifact_store,
+    event_store,
+    identity_store,
+    job_store,
+    quota_store,
+    retention_store,
+)
 from harbor_twisted.db.clock import utcnow
 from harbor_twisted.db.registry_store import find_repository
-from harbor_twisted.jobs.context import JobContext
+from harbor_twisted.jobs.context import JobContext, JobOutcome
+from harbor_twisted.replication.local import local_url
 
 ACTOR = Actor(Principal("user", "tag-retention"))
 
@@ -37,7 +47,7 @@ def _delete(conn: Connection, project_id: int, project_name: str, candidate: Can
         return "kept: an immutable tag protects it"
     if artifact_store.parents_of(conn, record.repository_id, record.digest):
         return "kept: an index references it"
-    removed = artifact_store.delete_artifact(conn, record)
+    removed = artifact_store.delete_artifact(conn, record, ACTOR.username)
     quota_store.release(conn, project_id, project_name)
     detail: dict[str, Any] = {"tags": tags, "retention_policy": policy_id}
     if len(removed) > 1:
@@ -84,3 +94,26 @@ def run_retention(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     return {"dry_run": dry_run, "total": len(candidates),
             "retained": len(candidates) - len(deleted), "deleted": len(deleted),
             "deleted_artifacts": deleted[:1000]}
+
+
+STATUS = {job_store.SUCCESS: "SUCCESS", job_store.ERROR: "FAILED", job_store.STOPPED: "STOPPED"}
+
+
+def announce(conn: Connection, outcome: JobOutcome) -> None:
+    """TAG_RETENTION for the policy's project, in the transaction recording the end."""
+    policy = retention_store.get_policy(conn, int(outcome.parameters["policy_id"]))
+    if policy is None:
+        return
+    result = outcome.result
+    deleted = [{"type": "image", "status": "SUCCESS", "name_tag": name}
+               for name in result.get("deleted_artifacts", [])]
+    retention = {
+        "total": int(result.get("total", 0)), "retained": int(result.get("retained", 0)),
+        "harbor_hostname": urlsplit(local_url(outcome.config)).netloc,
+        "project_name": policy.project_name, "retention_policy_id": policy.id,
+        "result": STATUS.get(outcome.status, outcome.status),
+        "dry_run": bool(outcome.parameters.get("dry_run")),
+        "deleted_artifact": deleted,
+    }
+    event_store.record(conn, event_store.TAG_RETENTION, policy.project_name,
+                       detail={"event_data": {"retention": retention}})

@@ -11,9 +11,9 @@ from twisted.logger import Logger
 
 from harbor_twisted.config import Config
 from harbor_twisted.db.engine import Database, make_engine
+from harbor_twisted.jobs.events import EventConsumer
 from harbor_twisted.jobs.scheduler import Scheduler
 from harbor_twisted.jobs.worker import JobWorkers
-from harbor_twisted.replication.events import EventConsumer
 from harbor_twisted.storage.filesystem import FilesystemBlobStore
 
 log = Logger(namespace="harbor_twisted.jobs.service")

@@ -4,7 +4,9 @@ The reactor only polls, heartbeats and records outcomes (through ``Database.run`
 run in a pool of ``max_job_workers`` threads. A heartbeat every third of the lease renews
 it, flushes the task's log lines and brings stop requests to the body. A task whose
 heartbeat finds the claim gone (its lease expired and another worker took it) is told to
-stop and its outcome is dropped.
+stop and its outcome is dropped. A job kind may name a hook (``kinds.ON_FINAL``) that runs
+in the transaction recording a final outcome — replication and retention announce their end
+in the event outbox that way.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ import socket
 import traceback
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Connection
 from twisted.application import service
 from twisted.internet import defer, reactor, task
 from twisted.internet.threads import deferToThreadPool
@@ -28,8 +31,8 @@ from harbor_twisted.config import Config
 from harbor_twisted.db import job_store
 from harbor_twisted.db.clock import utcnow
 from harbor_twisted.db.engine import Database
-from harbor_twisted.jobs.context import JobContext, JobStopped
-from harbor_twisted.jobs.kinds import BODIES
+from harbor_twisted.jobs.context import JobContext, JobOutcome, JobStopped
+from harbor_twisted.jobs.kinds import BODIES, ON_FINAL
 from harbor_twisted.storage.filesystem import FilesystemBlobStore
 
 log = Logger(namespace="harbor_twisted.jobs.worker")
@@ -40,6 +43,25 @@ SHUTDOWN_GRACE_SECONDS = 15.0
 def backoff_seconds(config: Config, attempt: int) -> float:
     """Exponential: base, twice the base, four times… capped at an hour."""
     return min(config.job_retry_backoff_seconds * 2 ** max(attempt - 1, 0), MAX_BACKOFF_SECONDS)
+
+
+def finish(
+    conn: Connection, config: Config, claim: job_store.ClaimedTask, status: str,
+    message: str | None = None, result: dict[str, Any] | None = None,
+    retry_at: datetime | None = None,
+) -> bool:
+    """Record the task's outcome; a final one also runs its kind's hook, atomically."""
+    recorded = job_store.finish_task(conn, claim.id, claim.token, status, message, result,
+                                     retry_at)
+    hook = ON_FINAL.get(claim.job_name)
+    if recorded and hook is not None and status in job_store.FINAL:
+        outcome = JobOutcome(config, claim.execution_id, claim.parameters, status, result or {})
+        try:
+            with conn.begin_nested():  # a failing hook must not keep the outcome unrecorded
+                hook(conn, outcome)
+        except Exception:
+            log.failure("the end-of-job hook of task {id} failed", id=claim.id)
+    return recorded
 
 
 @dataclass
@@ -149,8 +171,8 @@ class JobWorkers(service.Service):
             elif isinstance(outcome, Failure):
                 await self._failed(claim, ctx, outcome)
             else:
-                await self.db.run(job_store.finish_task, claim.id, claim.token,
-                                  job_store.SUCCESS, None, outcome or {})
+                await self.db.run(finish, self.config, claim, job_store.SUCCESS, None,
+                                  outcome or {})
                 log.info("task {id} succeeded", id=claim.id)
         except Exception:
             log.failure("recording the outcome of task {id} failed", id=claim.id)
@@ -166,8 +188,8 @@ class JobWorkers(service.Service):
         if isinstance(error, JobStopped):
             if ctx.stop_requested.is_set():
                 await self.db.run(job_store.append_log, claim.id, [(utcnow(), "stopped")])
-                await self.db.run(job_store.finish_task, claim.id, claim.token,
-                                  job_store.STOPPED, "stopped on request")
+                await self.db.run(finish, self.config, claim, job_store.STOPPED,
+                                  "stopped on request")
             else:
                 await self.db.run(job_store.release_task, claim.id, claim.token)
             return
@@ -177,13 +199,12 @@ class JobWorkers(service.Service):
         await self.db.run(job_store.append_log, claim.id, lines)
         if claim.attempts <= claim.max_retries:
             delay = backoff_seconds(self.config, claim.attempts)
-            await self.db.run(job_store.finish_task, claim.id, claim.token, job_store.PENDING,
+            await self.db.run(finish, self.config, claim, job_store.PENDING,
                               f"{message}; retry in {delay:.0f}s", None,
                               utcnow() + timedelta(seconds=delay))
             log.warn("task {id} failed ({m}); retry in {d}s", id=claim.id, m=message, d=delay)
         else:
-            await self.db.run(job_store.finish_task, claim.id, claim.token, job_store.ERROR,
-                              message)
+            await self.db.run(finish, self.config, claim, job_store.ERROR, message)
             log.warn("task {id} failed for good: {m}", id=claim.id, m=message)
 
     # -- heartbeats -------------------------------------------------------------------------

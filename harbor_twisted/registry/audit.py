@@ -1,17 +1,23 @@
 """Registry audit: pushes and deletes are recorded in the transaction that makes them;
-pulls, the hot path, are queued and written in batches at least once a second."""
+pulls, the hot path, are queued and written in batches at least once a second — their
+audit rows and, for projects with a webhook policy that wants them, PULL_ARTIFACT events."""
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection
 from twisted.internet import defer, task
 from twisted.logger import Logger
 from twisted.web.iweb import IRequest
 
 from harbor_twisted.client_address import client_address
 from harbor_twisted.config import Config
-from harbor_twisted.db import audit_store
+from harbor_twisted.db import audit_store, event_store, webhook_store
 from harbor_twisted.db.audit_store import RegistryEvent
 from harbor_twisted.db.engine import Database
+from harbor_twisted.db.event_store import NewEvent
 
 log = Logger(namespace="harbor_twisted.registry.audit")
 
@@ -34,12 +40,29 @@ def event_for(
     )
 
 
+Pull = tuple[RegistryEvent, str, "str | None", float]  # audit event, digest, tag, when
+
+
+def write_pulls(conn: Connection, pulls: list[Pull]) -> None:
+    """One transaction per batch: the audit rows, and the outbox rows someone listens to
+    (so pulls cost the outbox nothing where no webhook wants them). The outbox rows are
+    built here, in the database thread, to keep the reactor's share of a pull tiny."""
+    audit_store.write_registry_events(conn, [pull[0] for pull in pulls])
+    projects = {pull[0].project_name for pull in pulls}
+    wanted = webhook_store.projects_wanting(conn, event_store.PULL_ARTIFACT, projects)
+    if wanted:
+        event_store.record_many(conn, [
+            NewEvent(event_store.PULL_ARTIFACT, audit.repository, digest, tag, audit.username,
+                     created_at=datetime.fromtimestamp(when, UTC))
+            for audit, digest, tag, when in pulls if audit.project_name in wanted])
+
+
 class PullRecorder:
     """Batches pull events; a LoopingCall flushes them in one transaction."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self.pending: list[RegistryEvent] = []
+        self.pending: list[Pull] = []
         self._loop = task.LoopingCall(self.flush)
         self._flushing: defer.Deferred[None] | None = None
 
@@ -51,11 +74,11 @@ class PullRecorder:
             self._loop.stop()
         await self.flush()
 
-    def add(self, event: RegistryEvent) -> None:
+    def add(self, event: RegistryEvent, digest: str, tag: str | None) -> None:
         if len(self.pending) >= MAX_PENDING:
             log.warn("pull audit queue full; dropping the oldest entries")
             del self.pending[: MAX_PENDING // 10]
-        self.pending.append(event)
+        self.pending.append((event, digest, tag, time.time()))
 
     def flush(self) -> defer.Deferred[None]:
         if self._flushing is not None:
@@ -63,7 +86,7 @@ class PullRecorder:
         batch, self.pending = self.pending, []
         if not batch:
             return defer.succeed(None)
-        d = self.db.run(audit_store.write_registry_events, batch)
+        d = self.db.run(write_pulls, batch)
 
         def restore(failure: object) -> None:
             log.failure("writing pull audit records failed; will retry", failure)

@@ -16,6 +16,7 @@ from harbor_twisted.registry.errors import RegistryError
 from harbor_twisted.registry.http import Response, header
 from harbor_twisted.registry.manifest_parser import ManifestInvalid, parse_manifest
 from harbor_twisted.registry.names import Route, is_valid_tag
+from harbor_twisted.registry.quota_events import quota_refused
 from harbor_twisted.registry.upload_sink import CappedBuffer
 from harbor_twisted.storage.digests import (
     DEFAULT_ALGORITHM,
@@ -105,7 +106,9 @@ async def get_manifest(app: RegistryApp, request: IRequest, route: Route) -> Res
     app.pulls.add(
         event_for(
             app.config, request, "pull", "artifact", route.name, _resource(route.name, reference)
-        )
+        ),
+        stored.digest,
+        None if isinstance(reference, Digest) else reference,
     )
     return Response(200, headers, body=stored.content)
 
@@ -169,7 +172,10 @@ async def put_manifest(app: RegistryApp, request: IRequest, route: Route) -> Res
             # A garbage collection removed a referenced row between our check and insert
             # (SQLite) or the manifest a tag should point to: once more, from the checks.
             await app.db.run(policies.store_manifest, route.name, record, tag_name, events)
-    except (TagImmutable, QuotaExceeded) as exc:
+    except TagImmutable as exc:
+        raise policies.denied(exc) from None
+    except QuotaExceeded as exc:
+        await quota_refused(app, request, route.name, str(digest), tag_name, exc)
         raise policies.denied(exc) from None
     except IntegrityError:
         raise RegistryError(

@@ -12,6 +12,11 @@ from harbor_twisted.db.audit_store import RegistryEvent
 from harbor_twisted.registry.errors import RegistryError
 
 
+def _operator(events: list[RegistryEvent]) -> str | None:
+    """Who asked, for the event outbox (the audit events carry the user name)."""
+    return events[0].username if events else None
+
+
 def denied(exc: immutability.TagImmutable | quota_store.QuotaExceeded) -> RegistryError:
     return RegistryError("DENIED", str(exc))
 
@@ -37,7 +42,7 @@ def delete_tag(
 ) -> bool:
     immutability.check_tag_delete(conn, repository_name, tag_name)
     return registry_store.audited(conn, registry_store.delete_tag, events, repository_name,
-                                  tag_name)
+                                  tag_name, _operator(events))
 
 
 def delete_manifest(
@@ -45,7 +50,7 @@ def delete_manifest(
 ) -> bool:
     immutability.check_digest_delete(conn, repository_name, digest)
     deleted = registry_store.audited(conn, registry_store.delete_manifest, events,
-                                     repository_name, digest)
+                                     repository_name, digest, _operator(events))
     if deleted:
         quota_store.release_repository(conn, repository_name)
     return deleted

@@ -18,6 +18,7 @@ from harbor_twisted.registry.authz import Needed
 from harbor_twisted.registry.errors import RegistryError
 from harbor_twisted.registry.http import Response, query_value
 from harbor_twisted.registry.names import Route, is_valid_name
+from harbor_twisted.registry.quota_events import quota_refused
 from harbor_twisted.registry.upload_sink import UploadSink
 from harbor_twisted.storage.digests import Digest, InvalidDigest, parse_digest
 from harbor_twisted.storage.filesystem import DigestMismatch, UploadMissing
@@ -93,6 +94,7 @@ async def _try_mount(
     try:
         size = await app.db.run(_mount_blob, source, route.name, str(digest))
     except quota_store.QuotaExceeded as exc:
+        await quota_refused(app, request, route.name, str(digest), None, exc)
         raise quota_denied(exc) from None
     except IntegrityError:
         return None  # garbage collection removed the blob meanwhile: upload it instead
@@ -183,6 +185,7 @@ async def _finish(
         # The file went into the blob store unlinked (GC sweeps it); the upload is over.
         app.upload_hashes.forget(upload_id)
         await app.db.run(registry_store.delete_upload, upload_id)
+        await quota_refused(app, request, route.name, str(expected), None, exc)
         raise quota_denied(exc) from None
     except DigestMismatch as exc:
         raise RegistryError(

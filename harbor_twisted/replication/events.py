@@ -1,25 +1,16 @@
-"""The outbox consumer: every poll, take the oldest events in id order, enqueue one
-replication execution per matching event-based policy, and delete the events — all in one
-transaction, so an event is turned into jobs exactly once even with several job services.
-Webhooks can hang off the same loop later.
+"""Outbox events to replication: one execution per matching event-based policy for each
+push, and for each artifact or tag delete when the policy replicates deletions. Called by
+the job service's event dispatcher (``jobs/events.py``) inside its transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from sqlalchemy import Connection
-from twisted.application import service
-from twisted.internet import defer, task
-from twisted.logger import Logger
 
-from harbor_twisted.config import Config
 from harbor_twisted.db import event_store, job_store, replication_store
-from harbor_twisted.db.engine import Database
 from harbor_twisted.replication.filters import Filter, repository_passes, tag_passes
 
-log = Logger(namespace="harbor_twisted.replication.events")
-BATCH = 200
+DELETIONS = (event_store.DELETE_ARTIFACT, event_store.DELETE_TAG)
 
 
 def _wants(policy: replication_store.Policy, event: event_store.Event) -> bool:
@@ -32,14 +23,15 @@ def _wants(policy: replication_store.Policy, event: event_store.Event) -> bool:
     return event.tag is None or tag_passes(filters, event.tag)
 
 
-def consume(conn: Connection, max_retries: int) -> list[int]:
+def enqueue(conn: Connection, events: list[event_store.Event], max_retries: int) -> list[int]:
     """Turn a batch of events into executions; the ids of the executions created."""
-    events = event_store.take(conn, BATCH)
-    if not events:
+    wanted = [e for e in events
+              if e.event_type == event_store.PUSH_ARTIFACT or e.event_type in DELETIONS]
+    if not wanted:
         return []
     policies = replication_store.event_policies(conn)
     created = []
-    for event in events:
+    for event in wanted:
         reference = event.tag or event.digest
         if reference is None:
             continue
@@ -52,33 +44,4 @@ def consume(conn: Connection, max_retries: int) -> list[int]:
                     "type": event.event_type, "repository": event.repository,
                     "reference": reference}},
                 max_retries, trigger="EVENT_BASED", vendor_id=policy.id))
-    event_store.consumed(conn, [event.id for event in events])
     return created
-
-
-class EventConsumer(service.Service):
-    def __init__(self, config: Config, db: Database, on_new: Callable[[], object]) -> None:
-        self.config = config
-        self.db = db
-        self.on_new = on_new
-        self._loop = task.LoopingCall(self.tick)
-
-    async def _tick(self) -> None:
-        created = await self.db.run(consume, self.config.job_retry_limit)
-        if created:
-            log.info("events enqueued {n} replication executions", n=len(created))
-            self.on_new()
-
-    def tick(self) -> defer.Deferred[None]:
-        d = defer.ensureDeferred(self._tick())
-        d.addErrback(lambda f: log.failure("consuming events failed", f))
-        return d
-
-    def startService(self) -> None:  # noqa: N802 - twisted's name
-        super().startService()
-        self._loop.start(self.config.job_poll_seconds, now=True)
-
-    def stopService(self) -> None:  # noqa: N802 - twisted's name
-        super().stopService()
-        if self._loop.running:
-            self._loop.stop()

@@ -168,7 +168,9 @@ def _existing(admin: Client, path: str) -> dict[str, Any]:
             "group_name": unique("fuzz"), "group_type": 2}))
     if "gc_id" in names:
         fixed["gc_id"] = _created_id(_manual_gc(admin))
-    if names & {"registry_id", "policy_id", "execution_id", "task_id"}:
+    if "webhook_policy_id" in names:
+        fixed.update(_webhook_ids(admin, fixed["project"], names))
+    elif names & {"registry_id", "policy_id", "execution_id", "task_id"}:
         fixed.update(_replication_ids(admin, names))
     if "quota_id" in names:
         project_id = admin.get(f"/projects/{create_project(admin)}").json()["project_id"]
@@ -216,6 +218,25 @@ def _replication_ids(admin: Client, names: set[str]) -> dict[str, Any]:
                 break
             time.sleep(0.2)
         fixed["task_id"] = tasks[0]["id"] if tasks else 0
+    return {name: fixed[name] for name in names if name in fixed}
+
+
+def _webhook_ids(admin: Client, project: str, names: set[str]) -> dict[str, Any]:
+    """A policy of ``project`` whose target nobody listens at, and, when asked for, the
+    execution (and its task) that a push into the project made for it."""
+    fixed: dict[str, Any] = {"webhook_policy_id": _created_id(admin.post(
+        f"/projects/{project}/webhook/policies", json={
+            "name": unique("fuzz"), "event_types": ["PUSH_ARTIFACT"],
+            "targets": [{"type": "http", "address": "http://127.0.0.1:9/hook"}]}))}
+    if names & {"execution_id", "task_id"}:
+        push_image(admin.url, f"{project}/hooked", tag="v1")
+        base = f"/projects/{project}/webhook/policies/{fixed['webhook_policy_id']}/executions"
+        deadline = time.monotonic() + 60
+        while not (executions := admin.get(base).json()) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        fixed["execution_id"] = executions[0]["id"]
+        tasks = admin.get(f"{base}/{fixed['execution_id']}/tasks").json()
+        fixed["task_id"] = tasks[0]["id"]
     return {name: fixed[name] for name in names if name in fixed}
 
 
