@@ -243,7 +243,8 @@ class ArtifactService:
             target = find(conn, actor.principal, path, "tag", "create")
             repository = target.located.repository
             try:
-                artifact_store.create_tag(conn, repository.id, target.artifact.id, name)
+                artifact_store.create_tag(conn, repository.id, target.artifact.id, name,
+                                         actor.username)
             except artifact_store.TagExists:
                 raise Conflict(
                     f"tag {name} already exists under the repository {repository.name}"

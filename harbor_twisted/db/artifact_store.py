@@ -558,8 +558,12 @@ def find_tag(conn: Connection, repository_id: int, name: str) -> TagRecord | Non
     return None if row is None else _tag(row)
 
 
-def create_tag(conn: Connection, repository_id: int, artifact_id: int, name: str) -> int:
-    """A new tag; ``TagExists`` when the repository has one of that name already."""
+def create_tag(
+    conn: Connection, repository_id: int, artifact_id: int, name: str,
+    operator: str | None = None,
+) -> int:
+    """A new tag; ``TagExists`` when the repository has one of that name already. The
+    outbox hears of it in the same transaction (event-based replication copies the tag)."""
     if find_tag(conn, repository_id, name) is not None:
         raise TagExists(name)
     try:
@@ -569,6 +573,7 @@ def create_tag(conn: Connection, repository_id: int, artifact_id: int, name: str
         )
     except IntegrityError:  # pushed at the same moment; the transaction is rolled back
         raise TagExists(name) from None
+    event_store.record_tag_created(conn, result.inserted_primary_key[0], operator)
     return result.inserted_primary_key[0]
 
 

@@ -27,6 +27,7 @@ PUSH_ARTIFACT = "PUSH_ARTIFACT"
 PULL_ARTIFACT = "PULL_ARTIFACT"
 DELETE_ARTIFACT = "DELETE_ARTIFACT"
 DELETE_TAG = "DELETE_TAG"
+CREATE_TAG = "CREATE_TAG"  # a tag added through the API: replicated like a push
 QUOTA_EXCEED = "QUOTA_EXCEED"
 REPLICATION = "REPLICATION"
 TAG_RETENTION = "TAG_RETENTION"
@@ -96,15 +97,24 @@ def record_artifact_deleted(
         .where(repository.c.id == repository_id)))
 
 
-def record_tag_deleted(conn: Connection, tag_id: int, operator: str | None = None) -> None:
-    """Before the tag row goes: its repository, name and digest, in one statement."""
+def _record_tag(conn: Connection, event_type: str, tag_id: int, operator: str | None) -> None:
+    """The tag's repository, name and digest, read in the inserting statement."""
     conn.execute(event_outbox.insert().from_select(
         ["event_type", "repository", "digest", "tag", "created_at", "operator"],
-        select(literal(DELETE_TAG), repository.c.name, manifest.c.digest, tag.c.name,
+        select(literal(event_type), repository.c.name, manifest.c.digest, tag.c.name,
                literal(utcnow()), literal(_operator(operator)))
         .select_from(tag.join(repository, repository.c.id == tag.c.repository_id)
                      .join(manifest, manifest.c.id == tag.c.manifest_id))
         .where(tag.c.id == tag_id)))
+
+
+def record_tag_deleted(conn: Connection, tag_id: int, operator: str | None = None) -> None:
+    """Called before the tag row goes."""
+    _record_tag(conn, DELETE_TAG, tag_id, operator)
+
+
+def record_tag_created(conn: Connection, tag_id: int, operator: str | None = None) -> None:
+    _record_tag(conn, CREATE_TAG, tag_id, operator)
 
 
 def take(conn: Connection, limit: int) -> list[Event]:

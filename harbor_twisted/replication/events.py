@@ -1,6 +1,7 @@
 """Outbox events to replication: one execution per matching event-based policy for each
-push, and for each artifact or tag delete when the policy replicates deletions. Called by
-the job service's event dispatcher (``jobs/events.py``) inside its transaction.
+push or tag created through the API, and for each artifact or tag delete when the policy
+replicates deletions. Called by the job service's event dispatcher (``jobs/events.py``)
+inside its transaction.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from harbor_twisted.db import event_store, job_store, replication_store
 from harbor_twisted.replication.filters import Filter, repository_passes, tag_passes
 
 DELETIONS = (event_store.DELETE_ARTIFACT, event_store.DELETE_TAG)
+COPIES = (event_store.PUSH_ARTIFACT, event_store.CREATE_TAG)
 
 
 def _wants(policy: replication_store.Policy, event: event_store.Event) -> bool:
-    if event.event_type != event_store.PUSH_ARTIFACT and not policy.replicate_deletion:
+    if event.event_type not in COPIES and not policy.replicate_deletion:
         return False
     filters = [Filter(f.get("type", ""), str(f.get("value", "")), f.get("decoration") or
                       "matches") for f in policy.filters]
@@ -25,8 +27,7 @@ def _wants(policy: replication_store.Policy, event: event_store.Event) -> bool:
 
 def enqueue(conn: Connection, events: list[event_store.Event], max_retries: int) -> list[int]:
     """Turn a batch of events into executions; the ids of the executions created."""
-    wanted = [e for e in events
-              if e.event_type == event_store.PUSH_ARTIFACT or e.event_type in DELETIONS]
+    wanted = [e for e in events if e.event_type in COPIES or e.event_type in DELETIONS]
     if not wanted:
         return []
     policies = replication_store.event_policies(conn)

@@ -14,7 +14,7 @@ from typing import Any
 
 from harbor_twisted.db import registry_store, replication_store
 from harbor_twisted.jobs.context import JobContext, JobStopped
-from harbor_twisted.replication import credentials
+from harbor_twisted.replication import credentials, events
 from harbor_twisted.replication.client import RegistryClient
 from harbor_twisted.replication.copier import Copier
 from harbor_twisted.replication.filters import (
@@ -73,8 +73,11 @@ def _items(ctx: JobContext, params: dict[str, Any], policy: replication_store.Po
            src: RegistryClient, filters: list[Filter]) -> list[Item]:
     event = params.get("event")
     if event:
-        operation = "deletion" if event["type"] != "PUSH_ARTIFACT" else "copy"
-        return [Item(operation, event["repository"], event["reference"])]
+        if event["type"] in events.COPIES:
+            return [Item("copy", event["repository"], event["reference"])]
+        if event["type"] in events.DELETIONS:
+            return [Item("deletion", event["repository"], event["reference"])]
+        raise ValueError(f"replication does not handle {event['type']} events")
     if policy.src_registry_id is None:
         return _local_items(ctx, filters)
     return _remote_items(src, filters)

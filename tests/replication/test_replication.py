@@ -96,12 +96,20 @@ def test_event_based_push_and_delete(pair):
     push_image(a.url, "library/other/app", tag="v1")
     assert wait_digest(b, image.repo, "v1", image.digest) == image.digest
     assert manifest_digest(b, "library/other/app", "v1") is None
+    # a tag added through the API is replicated too (Harbor's replication hears tag creation)
+    tags = "/projects/library/repositories/evt%252Fapp/artifacts/v1/tags"
+    assert client.post(tags, json={"name": "stable"}).status_code == 201
+    assert wait_digest(b, image.repo, "stable", image.digest) == image.digest
     assert admin_http.delete(f"{a.url}/v2/{image.repo}/manifests/v1", timeout=30
                              ).status_code == 202
     assert wait_digest(b, image.repo, "v1", None) is None
-    executions = client.get("/replication/executions").json()
+    # deleting by tag removes that tag only: the artifact keeps "stable" on both sides
+    assert manifest_digest(b, image.repo, "stable") == image.digest
+    executions = [wait_execution(client, e["id"])
+                  for e in client.get("/replication/executions").json()]
+    assert len(executions) == 3  # push v1, tag "stable", delete v1
     assert {e["trigger"] for e in executions} == {"event_based"}
-    assert all(e["status"] == "Success" for e in executions)
+    assert all(e["status"] == "Success" for e in executions), executions
 
 
 def test_pull_based_and_scheduled(pair):
