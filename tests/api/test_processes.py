@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -79,11 +80,17 @@ def test_read_only_mode_refuses_writes_clearly_and_keeps_pulls(start_registry, t
         assert "read-only" in error["message"]
 
 
-def _start_jobservice(data_dir: Path, registry_port: str) -> tuple[subprocess.Popen[str], list]:
-    """``harbor-twisted jobservice`` on ``data_dir``; its port names the registry it reaches."""
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _start_jobservice(data_dir: Path, registry_url: str) -> tuple[subprocess.Popen[str], list]:
+    """``harbor-twisted jobservice`` on ``data_dir``, reaching the registry at ``registry_url``."""
     key_file, cert_file = _shared_signing_key()
     env = dict(os.environ)
-    env.update({"HT_DATA": str(data_dir), "HT_PORT": registry_port, "HT_LOG_LEVEL": "info",
+    env.update({"HT_DATA": str(data_dir), "HT_REGISTRY_URL": registry_url, "HT_LOG_LEVEL": "info",
                 "HT_JOB_POLL_SECONDS": "1", "HT_GC_GRACE_MINUTES": "0",
                 "HT_TOKEN_SIGNING_KEY": str(key_file), "HT_TOKEN_SIGNING_CERT": str(cert_file)})
     process = subprocess.Popen([sys.executable, "-m", "harbor_twisted.cli", "jobservice"],
@@ -110,11 +117,17 @@ def test_core_registry_and_jobservice_as_three_processes_on_one_database(
     start_registry, tmp_path
 ):
     data_dir = tmp_path / "split"
-    core = start_registry({"HT_GC_GRACE_MINUTES": "0"}, data_dir=data_dir, command="core")
-    registry = start_registry({"HT_TOKEN_REALM": f"{core.url}/service/token"},
+    registry_url = f"http://127.0.0.1:{_free_port()}"
+    core = start_registry({"HT_REGISTRY_URL": registry_url}, data_dir=data_dir, command="core")
+    health = requests.get(f"{core.url}/api/v2.0/health", timeout=10).json()
+    assert health["status"] == "unhealthy"  # the core checks the registry it names
+    registry = start_registry({"HT_TOKEN_REALM": f"{core.url}/service/token",
+                               "HT_PORT": registry_url.rsplit(":", 1)[1]},
                               data_dir=data_dir, command="registry")
-    jobs, job_log = _start_jobservice(data_dir, registry.url.rsplit(":", 1)[1])
+    jobs, job_log = _start_jobservice(data_dir, registry_url)
     try:
+        health = requests.get(f"{core.url}/api/v2.0/health", timeout=10).json()
+        assert health["status"] == "healthy", health
         # each process serves its own part only
         assert requests.get(f"{core.url}/v2/", timeout=10).status_code == 404
         assert "core listening on" in core.log_text()
