@@ -12,6 +12,7 @@ from twisted.internet import defer, reactor
 from twisted.logger import Logger
 
 from harbor_twisted import __version__
+from harbor_twisted.auth import keys
 from harbor_twisted.auth.passwords import PasswordPolicyError
 from harbor_twisted.config import Config, ConfigError, load_config
 from harbor_twisted.core.identity import reset_password
@@ -96,12 +97,17 @@ def _announce(port: object, kind: str) -> object:
 
 
 def _migrate(config: Config) -> int:
+    """The schema, and the token signing key when there is none yet: a registry process
+    started after ``migrate`` (systemd orders it after the core's) finds its certificate."""
     engine = make_engine(config.effective_database_url, 1)
     try:
         revision = migrate.upgrade(engine)
     finally:
         engine.dispose()
     print(f"database schema at revision {revision}")
+    if config.registry_auth == "token":
+        keys.load_or_create(config.effective_secrets_dir, key_path=config.token_signing_key,
+                            cert_path=config.token_signing_cert)
     return 0
 
 
