@@ -31,9 +31,9 @@ test: setup lint ansible-lint
 test-fast: venv
 	$(VENV)/bin/pytest -q -x --ignore=tests/e2e $(PYTEST_ARGS)
 
-# The slow Molecule scenarios, not yet part of `make test`: molecule/default (site.yml on
-# three hosts, TLS by host name, LDAP docker login), molecule/photon (the Photon-dressed
-# site) and harbor_registry:upgrade (upgrade from an earlier commit, backup, wipe, restore).
+# The slow Molecule scenarios, not yet part of `make test`: molecule/photon (the
+# Photon-dressed site) and harbor_registry:upgrade (upgrade from an earlier commit, backup,
+# wipe, restore); molecule/default (site.yml on three hosts) is in `make test` and here too.
 test-deploy: setup ansible-setup ansible-images
 	MOLECULE_SLOW=1 bash molecule/run-scenarios.sh site:default site:photon harbor_registry:upgrade
 
