@@ -12,6 +12,7 @@ from twisted.internet import defer, reactor
 from twisted.logger import Logger
 
 from harbor_twisted import __version__
+from harbor_twisted.auth import keys
 from harbor_twisted.auth.passwords import PasswordPolicyError
 from harbor_twisted.config import Config, ConfigError, load_config
 from harbor_twisted.core.identity import reset_password
@@ -19,7 +20,12 @@ from harbor_twisted.db import migrate
 from harbor_twisted.db.engine import Database, make_engine
 from harbor_twisted.logs import start_logging
 from harbor_twisted.replication import local
-from harbor_twisted.services import all_in_one_service, jobservice_service, registry_service
+from harbor_twisted.services import (
+    all_in_one_service,
+    core_service,
+    jobservice_service,
+    registry_service,
+)
 
 log = Logger(namespace="harbor_twisted.cli")
 
@@ -29,9 +35,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     for name, help_text in (
-        ("all-in-one", "every part in one process (registry now; more as they are built)"),
-        ("registry", "the OCI registry API alone"),
-        ("jobservice", "job workers and the cron scheduler (garbage collection…)"),
+        ("all-in-one", "every part in one process: core, registry and job service"),
+        ("core", "token service, REST API and portal sessions (no /v2, no job workers)"),
+        ("registry", "the OCI registry API alone (verifies the core's tokens)"),
+        ("jobservice", "job workers, the cron scheduler and the event consumer (no port)"),
         ("migrate", "bring the database schema to the newest revision and exit"),
     ):
         command = commands.add_parser(name, help=help_text)
@@ -68,7 +75,7 @@ def _run(config: Config, build: Callable[[Config], service.MultiService]) -> int
     for child in top:
         port = getattr(child, "_waitingForPort", None)
         if port is not None:
-            port.addCallback(_announce)
+            port.addCallback(_announce, getattr(child, "process_kind", "registry"))
     reactor.addSystemEventTrigger("before", "shutdown", top.stopService)
     reactor.run()
     return 0
@@ -80,20 +87,27 @@ def _stop_and_exit(top: service.MultiService) -> None:
     d.addBoth(lambda _: reactor.stop())
 
 
-def _announce(port: object) -> object:
+def _announce(port: object, kind: str) -> object:
     address = port.getHost()  # type: ignore[attr-defined]
-    local.bound_port = address.port  # the replication jobs reach this process's registry
-    log.warn("registry listening on {host}:{port}", host=address.host, port=address.port)
+    if kind == "registry":
+        local.bound_port = address.port  # the replication jobs reach this process's registry
+    log.warn("{kind} listening on {host}:{port}", kind=kind, host=address.host,
+             port=address.port)
     return port
 
 
 def _migrate(config: Config) -> int:
+    """The schema, and the token signing key when there is none yet: a registry process
+    started after ``migrate`` (systemd orders it after the core's) finds its certificate."""
     engine = make_engine(config.effective_database_url, 1)
     try:
         revision = migrate.upgrade(engine)
     finally:
         engine.dispose()
     print(f"database schema at revision {revision}")
+    if config.registry_auth == "token":
+        keys.load_or_create(config.effective_secrets_dir, key_path=config.token_signing_key,
+                            cert_path=config.token_signing_cert)
     return 0
 
 
@@ -127,7 +141,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _migrate(config)
     if args.command == "admin":
         return _reset_password(config, args.username, args.password_file)
-    builds = {"all-in-one": all_in_one_service, "jobservice": jobservice_service}
+    builds = {"all-in-one": all_in_one_service, "core": core_service,
+              "jobservice": jobservice_service}
     build = builds.get(args.command, registry_service)
     return _run(config, build)
 

@@ -50,6 +50,9 @@ class Config:
     registry_auth: str = "token"
     auth_mode: str | None = None  # applied at start when given; the default is db_auth
     token_realm: str = ""
+    # where the registry API answers when this process does not serve it (core: health
+    # check; jobservice: replication jobs); empty: this process's address and port
+    registry_url: str = ""
     token_issuer: str = "harbor-token-issuer"
     token_service: str = "harbor-registry"
     token_expiration: int | None = None  # minutes; applied at start when given (default 30)
@@ -215,6 +218,7 @@ _CONVERTERS: dict[str, Any] = {
     "registry_auth": lambda k, v: _as_choice(k, v, REGISTRY_AUTH_MODES),
     "auth_mode": lambda k, v: _as_choice(k, v, AUTH_MODES),
     "token_realm": lambda k, v: _as_url(k, v, ("http", "https")),
+    "registry_url": lambda k, v: _as_url(k, v, ("http", "https")),
     "token_issuer": lambda k, v: _non_empty(k, v),
     "token_service": lambda k, v: _non_empty(k, v),
     "token_expiration": lambda k, v: _as_int(k, v, 1, 60 * 24 * 365),

@@ -1,4 +1,11 @@
-"""Service trees for each process kind (``all-in-one``, ``registry``, ``jobservice``)."""
+"""Service trees for each process kind.
+
+``all-in-one`` runs everything in one process. Split, the same parts run as three:
+``core`` (token service, REST API, portal sessions), ``registry`` (the OCI API alone,
+verifying the core's tokens) and ``jobservice`` (workers, scheduler, event consumer; no
+port). They share the database and the data directory; each listens on its own ``port``
+(``HT_PORT`` overrides the configuration file's per process).
+"""
 
 from __future__ import annotations
 
@@ -128,7 +135,9 @@ class RegistrySite(server.Site):
     protocol = RegistryChannel
     noisy = False
 
-    def __init__(self, root: resource.Resource, app: RegistryApp, access_log: bool) -> None:
+    def __init__(
+        self, root: resource.Resource, app: RegistryApp | None, access_log: bool
+    ) -> None:
         super().__init__(root, timeout=600)
         self.registry_app = app
         self.access_log = access_log
@@ -140,13 +149,18 @@ class RegistrySite(server.Site):
 
 
 def build_site(
-    app: RegistryApp,
+    app: RegistryApp | None,
     token: resource.Resource | None = None,
     api: resource.Resource | None = None,
     portal: resource.Resource | None = None,
+    config: Config | None = None,
 ) -> RegistrySite:
+    """The HTTP tree: /v2 when ``app`` is given (else ``config`` names the settings)."""
     root = resource.Resource()
-    root.putChild(b"v2", RegistryResource(app))
+    if app is not None:
+        root.putChild(b"v2", RegistryResource(app))
+        config = app.config
+    assert config is not None
     if api is not None:
         root.putChild(b"api", api)
     if portal is not None:
@@ -155,7 +169,7 @@ def build_site(
         service_root = resource.Resource()
         service_root.putChild(b"token", token)
         root.putChild(b"service", service_root)
-    return RegistrySite(root, app, access_log=app.config.log_level == "debug")
+    return RegistrySite(root, app, access_log=config.log_level == "debug")
 
 
 def _expire_uploads(app: RegistryApp) -> defer.Deferred[object]:
@@ -167,11 +181,14 @@ def _expire_uploads(app: RegistryApp) -> defer.Deferred[object]:
     return d
 
 
-def _listen(config: Config, site: RegistrySite, parent: service.MultiService) -> None:
+def _listen(config: Config, site: RegistrySite, parent: service.MultiService,
+            kind: str = "registry") -> None:
     ipv6 = ":" in config.listen_address
     endpoint_class = endpoints.TCP6ServerEndpoint if ipv6 else endpoints.TCP4ServerEndpoint
     endpoint = endpoint_class(reactor, config.port, interface=config.listen_address, backlog=1024)
-    internet.StreamServerEndpointService(endpoint, site).setServiceParent(parent)
+    listening = internet.StreamServerEndpointService(endpoint, site)
+    listening.process_kind = kind  # type: ignore[attr-defined] - named in the start message
+    listening.setServiceParent(parent)
 
 
 def _verification_key(config: Config) -> rsa.RSAPublicKey:
@@ -239,15 +256,11 @@ def registry_service(config: Config) -> service.MultiService:
     return top
 
 
-def all_in_one_service(config: Config) -> service.MultiService:
-    """Registry, token service (and, as they are built, API and job service) in one process."""
-    top = OrderedMultiService()
-    signing_key = keys.load_or_create(
-        config.effective_secrets_dir,
-        key_path=config.token_signing_key,
-        cert_path=config.token_signing_cert,
-    )
-    database, app = _registry_parts(config, top, signing_key.public_key)
+def _core_parts(
+    config: Config, top: service.MultiService, database: DatabaseService,
+    signing_key: keys.SigningKey,
+) -> tuple[IdentityService, TokenResource, resource.Resource, resource.Resource | None]:
+    """Identity, settings reload, token service, REST API and portal sessions."""
     identity = IdentityService(database.db, config, config.allow_default_admin_password)
     StartStopService(identity.bootstrap_sync).setServiceParent(top)
     # Settings changed through the API apply at once here, within seconds in other processes;
@@ -255,14 +268,46 @@ def all_in_one_service(config: Config) -> service.MultiService:
     internet.TimerService(
         config.settings_refresh_seconds, _logged, identity.reload_settings, "settings reload"
     ).setServiceParent(top)
-    if app.authorizer is not None:
-        app.authorizer.read_only = lambda: identity.read_only
     token = TokenResource(TokenIssuer(config, signing_key, identity))
     api = build_api(config, identity)
     portal = SessionResource(api.sessions, config) if api.sessions is not None else None
+    return identity, token, api, portal
+
+
+def _signing_key(config: Config) -> keys.SigningKey:
+    return keys.load_or_create(
+        config.effective_secrets_dir,
+        key_path=config.token_signing_key,
+        cert_path=config.token_signing_cert,
+    )
+
+
+def all_in_one_service(config: Config) -> service.MultiService:
+    """Registry, token service, REST API, portal sessions and job service in one process."""
+    top = OrderedMultiService()
+    signing_key = _signing_key(config)
+    database, app = _registry_parts(config, top, signing_key.public_key)
+    identity, token, api, portal = _core_parts(config, top, database, signing_key)
+    if app.authorizer is not None:
+        app.authorizer.read_only = lambda: identity.read_only
     add_job_service(config, top)
     _listen(config, build_site(app, token, api, portal), top)
     top.registry_app = app  # type: ignore[attr-defined] - handy for tests
+    return top
+
+
+def core_service(config: Config) -> service.MultiService:
+    """Token service, REST API (/api) and portal sessions (/c): no /v2, no job workers.
+
+    Jobs the API starts (garbage collection, replication) are rows in the database that a
+    ``jobservice`` process runs.
+    """
+    top = OrderedMultiService()
+    signing_key = _signing_key(config)
+    database = DatabaseService(config)
+    database.setServiceParent(top)
+    _identity, token, api, portal = _core_parts(config, top, database, signing_key)
+    _listen(config, build_site(None, token, api, portal, config=config), top, kind="core")
     return top
 
 

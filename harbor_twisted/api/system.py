@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import urllib.error
+import urllib.request
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -58,15 +60,36 @@ async def health(services: Services, call: Call) -> Reply:
     async def alive() -> None:
         return None
 
+    async def registry() -> None:
+        """A separate registry process (``registry_url``) must answer /v2/ itself."""
+        url = services.config.registry_url
+        if not url:
+            return  # served by this very process
+        status = await threads.deferToThread(_status_of, url.rstrip("/") + "/v2/")
+        if status not in (200, 401):
+            raise OSError(f"the registry at {url} answered {status}")  # logged only
+
     components = [
         await _component("core", alive),
         await _component("database", database),
-        await _component("registry", alive),  # served by this very process
+        await _component("registry", registry),
         await _component("storage", storage),
     ]
     healthy = all(c["status"] == "healthy" for c in components)
     return Reply(body={"status": "healthy" if healthy else "unhealthy",
                        "components": components})
+
+
+def _status_of(url: str) -> int:
+    """The HTTP status of a GET (blocking; in a thread), 0 when nothing answered."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # no proxy variables
+    try:
+        with opener.open(url, timeout=5) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
+    except (OSError, ValueError):
+        return 0
 
 
 def _external_url(services: Services, call: Call) -> str:

@@ -76,7 +76,10 @@ async def head_or_get_blob(
     if request.method == b"HEAD":
         return Response(200, headers, content_length=size)
     byte_range = parse_range(header(request, "range"), size)
-    if app.config.blob_serving == "x-accel-redirect":
+    # Only a proxy acts on X-Accel-Redirect: a request that did not come through one (it
+    # sets X-Forwarded-For) - the job service's replication reading this registry on
+    # loopback - gets the bytes.
+    if app.config.blob_serving == "x-accel-redirect" and header(request, "x-forwarded-for"):
         headers["X-Accel-Redirect"] = f"{app.config.x_accel_prefix}/{digest.relative_path}"
         return Response(200, headers, content_length=0)
     try:

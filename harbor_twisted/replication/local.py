@@ -17,6 +17,8 @@ bound_port: int | None = None  # set when this process's listening port is known
 
 
 def local_url(config: Config) -> str:
+    if config.registry_url:  # a separate registry process (the job service's setting)
+        return config.registry_url.rstrip("/")
     if config.external_url:
         return config.external_url.rstrip("/")
     host = config.listen_address

@@ -229,12 +229,18 @@ def test_upload_resumes_after_a_killed_process(start_registry, tmp_path):
     assert _blob_file(data_dir, sha256(data)).read_bytes() == data
 
 
-def test_x_accel_redirect_mode_answers_with_the_header_and_no_body(start_registry):
+def test_x_accel_redirect_mode_answers_a_proxy_with_the_header_and_no_body(start_registry):
     server = _private(start_registry, blob_serving="x-accel-redirect",
                       x_accel_prefix="/_internal")
     data = os.urandom(4096)
     digest = push_blob(server.url, "library/accel", data)
-    response = admin_http.get(f"{server.url}/v2/library/accel/blobs/{digest}", timeout=10)
+    # a client that did not come through the proxy (replication on loopback) gets the bytes
+    direct = admin_http.get(f"{server.url}/v2/library/accel/blobs/{digest}", timeout=10)
+    assert direct.status_code == 200
+    assert "X-Accel-Redirect" not in direct.headers
+    assert direct.content == data
+    response = admin_http.get(f"{server.url}/v2/library/accel/blobs/{digest}", timeout=10,
+                              headers={"X-Forwarded-For": "192.0.2.7"})
     assert response.status_code == 200
     assert response.content == b""
     hex_digest = digest.split(":")[1]

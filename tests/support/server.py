@@ -22,7 +22,7 @@ from tests.support.auth import TokenAuth
 
 ROOT = Path(__file__).resolve().parents[2]
 _ADMIN_PASSWORDS: dict[str, str] = {}  # data directory -> the admin password it was given
-_LISTENING = re.compile(r"registry listening on (?P<host>[\d.]+):(?P<port>\d+)")
+_LISTENING = re.compile(r"(?:registry|core) listening on (?P<host>[\d.]+):(?P<port>\d+)")
 
 
 @dataclass
@@ -130,15 +130,17 @@ def start_server(
         raise RuntimeError("harbor-twisted did not start:\n" + "".join(lines))
     server = RegistryServer(data_dir, database_url, process, holder["host"], admin_password, lines)
     _SERVERS[server.host] = server
+    # the core has no /v2/: it is ready when its API answers
+    probe, ready = ("/api/v2.0/ping", (200,)) if command == "core" else ("/v2/", (200, 401))
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         try:
-            if requests.get(server.url + "/v2/", timeout=2).status_code in (200, 401):
+            if requests.get(server.url + probe, timeout=2).status_code in ready:
                 return server
         except requests.ConnectionError:
             time.sleep(0.05)
     server.stop()
-    raise RuntimeError("harbor-twisted did not answer /v2/:\n" + server.log_text())
+    raise RuntimeError(f"harbor-twisted did not answer {probe}:\n" + server.log_text())
 
 
 _SERVERS: dict[str, RegistryServer] = {}

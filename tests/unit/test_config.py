@@ -96,6 +96,8 @@ def test_cli_migrate_creates_and_reruns_cleanly(tmp_path):
         assert result.returncode == 0, result.stderr
         assert f"revision {head_revision()}" in result.stdout
     assert (tmp_path / "registry.db").exists()
+    # and the token signing key, so a registry process started next finds its certificate
+    assert (tmp_path / "secrets" / "token_signing_cert.pem").exists()
 
 
 def test_admin_reset_password_refuses_weak_passwords_and_unknown_users(tmp_path):
