@@ -33,8 +33,9 @@ ARTIFACT_EVENTS = (event_store.PUSH_ARTIFACT, event_store.PULL_ARTIFACT,
 
 
 def hostname(config: Config) -> str:
-    """How clients reach this registry (``external_url``'s host, else the listener)."""
-    return urlsplit(local_url(config)).netloc
+    """How clients reach this registry: ``external_url``'s host, else the listener (not
+    ``registry_url``, the internal address a separate job service uses)."""
+    return urlsplit(config.external_url or local_url(config)).netloc
 
 
 def project_of(event: Event) -> str:
