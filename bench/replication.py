@@ -1,10 +1,12 @@
 """Replication throughput against ``skopeo copy`` between the same kind of instances.
 
-Starts three harbor-twisted processes (source A, destinations B1 and B2), pushes one image
-(``--layers`` random layers of ``--mib`` MiB) to A, then times ``skopeo copy`` A → B1 and a
-manual push-based replication A → B2 (from POST /replication/executions to Success).
+Starts a source harbor-twisted A and pushes one image (``--layers`` random layers of
+``--mib`` MiB) to it. Each of ``--rounds`` rounds starts two fresh destinations B1 and B2 and
+times ``skopeo copy`` A → B1 and a manual push-based replication A → B2 (from POST
+/replication/executions to Success); who goes first alternates per round. Prints every
+round and the medians (two identical servers differ by up to ±15% on these machines).
 
-    .venv/bin/python bench/replication.py --layers 4 --mib 64
+    .venv/bin/python bench/replication.py --layers 4 --mib 64 --rounds 3
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -54,15 +57,15 @@ def _skopeo(a: object, b: object, repo: str) -> float:
     return time.monotonic() - started
 
 
-def _replicate(a: object, b: object, repo: str) -> float:
+def _replicate(a: object, b: object, repo: str, suffix: str) -> float:
     client = Client(a.url, ("admin", a.admin_password))  # type: ignore[attr-defined]
     response = client.post("/registries", json={
-        "name": "b", "type": "harbor", "url": b.url,  # type: ignore[attr-defined]
+        "name": f"b{suffix}", "type": "harbor", "url": b.url,  # type: ignore[attr-defined]
         "credential": {"access_key": "admin",
                        "access_secret": b.admin_password}})  # type: ignore[attr-defined]
     endpoint = int(response.headers["Location"].rsplit("/", 1)[1])
     response = client.post("/replication/policies", json={
-        "name": "bench", "dest_registry": {"id": endpoint},
+        "name": f"bench{suffix}", "dest_registry": {"id": endpoint},
         "filters": [{"type": "name", "value": repo}], "trigger": {"type": "manual"}})
     policy = int(response.headers["Location"].rsplit("/", 1)[1])
     started = time.monotonic()
@@ -77,28 +80,52 @@ def _replicate(a: object, b: object, repo: str) -> float:
     return time.monotonic() - started
 
 
+def _round(a: object, tmp: Path, number: int, repo: str) -> tuple[float, float]:
+    """(skopeo seconds, replication seconds) into two fresh destinations."""
+    b1, b2 = (start_server(tmp / f"{name}{number}", extra_env=FAST) for name in ("b1-", "b2-"))
+    try:
+        if number % 2:
+            ours = _replicate(a, b2, repo, str(number))
+            skopeo = _skopeo(a, b1, repo)
+        else:
+            skopeo = _skopeo(a, b1, repo)
+            ours = _replicate(a, b2, repo, str(number))
+        return skopeo, ours
+    finally:
+        b1.stop()
+        b2.stop()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--layers", type=int, default=4)
     parser.add_argument("--mib", type=int, default=64)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
+    rounds = []
     with tempfile.TemporaryDirectory(prefix="ht-bench-repl-") as tmp:
-        servers = [start_server(Path(tmp) / name, extra_env=FAST) for name in ("a", "b1", "b2")]
+        a = start_server(Path(tmp) / "a", extra_env=FAST)
         try:
-            a, b1, b2 = servers
             repo = "library/bench-repl"
             size = _push(a.url, repo, args.layers, args.mib)
-            skopeo = _skopeo(a, b1, repo)
-            ours = _replicate(a, b2, repo)
+            for number in range(args.rounds):
+                skopeo, ours = _round(a, Path(tmp), number, repo)
+                rounds.append({"skopeo_seconds": round(skopeo, 2),
+                               "replication_seconds": round(ours, 2),
+                               "ratio": round(skopeo / ours, 2)})
+                print(json.dumps({"round": number + 1, **rounds[-1]}), flush=True)
         finally:
-            for server in servers:
-                server.stop()
+            a.stop()
     mib = size / 1024 / 1024
-    print(json.dumps({"bytes": size, "skopeo_seconds": round(skopeo, 2),
-                      "replication_seconds": round(ours, 2),
+    skopeo = statistics.median(r["skopeo_seconds"] for r in rounds)
+    ours = statistics.median(r["replication_seconds"] for r in rounds)
+    print(json.dumps({"bytes": size, "rounds": len(rounds),
+                      "median_skopeo_seconds": round(skopeo, 2),
+                      "median_replication_seconds": round(ours, 2),
                       "skopeo_mib_s": round(mib / skopeo, 1),
                       "replication_mib_s": round(mib / ours, 1),
-                      "ratio_replication_over_skopeo": round(skopeo / ours, 2)}))
+                      "median_ratio_replication_over_skopeo":
+                          statistics.median(r["ratio"] for r in rounds)}))
     return 0
 
 
