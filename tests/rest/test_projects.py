@@ -131,7 +131,7 @@ def test_head_tells_whether_a_name_is_taken(admin, new_user, new_project):
 
 
 def test_name_or_id_and_the_is_resource_name_header(admin):
-    digits_name = unique("7")  # starts with a digit, but is not all digits
+    digits_name = unique("7x")  # starts with a digit, never all digits (a random hex tail can be)
     create_project(admin, name=digits_name)
     project = admin.get(f"/projects/{digits_name}").json()
     assert admin.get(f"/projects/{project['project_id']}").json()["name"] == digits_name
