@@ -270,6 +270,18 @@ def append_log(conn: Connection, task_id: int, lines: list[tuple[datetime, str]]
         ])
 
 
+def task_log(conn: Connection, execution_id: int, task_id: int) -> str | None:
+    """A task's log as text, or None when the execution has no such task."""
+    found = conn.execute(select(job_task.c.id).where(
+        job_task.c.id == task_id, job_task.c.execution_id == execution_id)).scalar()
+    if found is None:
+        return None
+    rows = conn.execute(select(job_log.c.logged_at, job_log.c.text)
+                        .where(job_log.c.task_id == task_id).order_by(job_log.c.id))
+    return "".join(f"{as_utc(row.logged_at).strftime('%Y-%m-%dT%H:%M:%SZ')} {row.text}\n"  # type: ignore[union-attr]
+                   for row in rows)
+
+
 def execution_log(conn: Connection, vendor_type: str, execution_id: int) -> str | None:
     """The execution's log as text, or None when the execution does not exist."""
     exists = conn.execute(

@@ -10,10 +10,10 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, select, update
 
-from harbor_twisted.db import artifact_store
+from harbor_twisted.db import artifact_store, job_store
 from harbor_twisted.db.clock import utcnow
 from harbor_twisted.db.identity_models import project
-from harbor_twisted.db.job_models import job_execution, job_log, job_schedule, job_task
+from harbor_twisted.db.job_models import job_execution, job_schedule, job_task
 from harbor_twisted.db.job_store import Execution, _execution, as_utc
 from harbor_twisted.db.models import manifest, manifest_child, repository, tag
 from harbor_twisted.db.policy_models import retention_policy
@@ -135,15 +135,7 @@ def list_tasks(conn: Connection, execution_id: int) -> list[TaskRecord]:
             for row in rows]
 
 
-def task_log(conn: Connection, execution_id: int, task_id: int) -> str | None:
-    found = conn.execute(select(job_task.c.id).where(
-        job_task.c.id == task_id, job_task.c.execution_id == execution_id)).scalar()
-    if found is None:
-        return None
-    rows = conn.execute(select(job_log.c.logged_at, job_log.c.text)
-                        .where(job_log.c.task_id == task_id).order_by(job_log.c.id))
-    return "".join(f"{as_utc(row.logged_at).strftime('%Y-%m-%dT%H:%M:%SZ')} {row.text}\n"  # type: ignore[union-attr]
-                   for row in rows)
+task_log = job_store.task_log  # the job service's per-task log, shared by every job kind
 
 
 # -- candidates ---------------------------------------------------------------------------

@@ -12,9 +12,10 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, select, update
 
+from harbor_twisted.db import job_store
 from harbor_twisted.db.clock import utcnow
 from harbor_twisted.db.identity_models import project
-from harbor_twisted.db.job_models import job_execution, job_log, job_task
+from harbor_twisted.db.job_models import job_execution, job_task
 from harbor_twisted.db.job_store import Execution, _execution, as_utc
 from harbor_twisted.db.models import repository
 from harbor_twisted.db.webhook_models import webhook_execution, webhook_policy
@@ -257,17 +258,7 @@ def list_tasks(
     return [_task(row) for row in rows], int(total.scalar_one())
 
 
-def task_log(conn: Connection, execution_id: int, task_id: int) -> str | None:
-    """The task's log as text, or None when the execution has no such task."""
-    exists = conn.execute(select(job_task.c.id).where(
-        job_task.c.id == task_id, job_task.c.execution_id == execution_id)).first()
-    if exists is None:
-        return None
-    rows = conn.execute(select(job_log.c.logged_at, job_log.c.text)
-                        .where(job_log.c.task_id == task_id).order_by(job_log.c.id))
-    return "".join(
-        f"{as_utc(row.logged_at).strftime('%Y-%m-%dT%H:%M:%SZ')} {row.text}\n"  # type: ignore[union-attr]
-        for row in rows)
+task_log = job_store.task_log  # the job service's per-task log, shared by every job kind
 
 
 def last_triggers(conn: Connection, project_id: int) -> list[tuple[Policy, str, datetime | None]]:
