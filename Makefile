@@ -19,8 +19,15 @@ setup:
 run: venv
 	$(VENV)/bin/harbor-twisted all-in-one --config etc/harbor-twisted.dev.yaml
 
+# ruff; the one-way layers (import-linter, contracts in pyproject.toml); declared dependencies
+# (deptry); types (mypy); no copied code (pylint's duplicate-code only); no module over 500 lines.
 lint: venv
 	$(VENV)/bin/ruff check harbor_twisted tests bench scripts
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/deptry .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/pylint harbor_twisted
+	$(PY) scripts/check_module_size.py
 
 # The whole truth: installs what is missing, lints Python and Ansible, runs the Python suite
 # on SQLite and PostgreSQL and every Molecule scenario, and ends with "N passed, N failed".

@@ -14,12 +14,12 @@ from twisted.logger import Logger
 from harbor_twisted import __version__
 from harbor_twisted.auth import keys
 from harbor_twisted.auth.passwords import PasswordPolicyError
+from harbor_twisted.common import local_urls
 from harbor_twisted.config import Config, ConfigError, load_config
 from harbor_twisted.core.identity import reset_password
 from harbor_twisted.db import migrate
 from harbor_twisted.db.engine import Database, make_engine
 from harbor_twisted.logs import start_logging
-from harbor_twisted.replication import local
 from harbor_twisted.services import (
     all_in_one_service,
     core_service,
@@ -90,7 +90,7 @@ def _stop_and_exit(top: service.MultiService) -> None:
 def _announce(port: object, kind: str) -> object:
     address = port.getHost()  # type: ignore[attr-defined]
     if kind == "registry":
-        local.bound_port = address.port  # the replication jobs reach this process's registry
+        local_urls.bound_port = address.port  # the replication jobs reach this process's registry
     log.warn("{kind} listening on {host}:{port}", kind=kind, host=address.host,
              port=address.port)
     return port

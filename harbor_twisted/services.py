@@ -10,7 +10,8 @@ port). They share the database and the data directory; each listens on its own `
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any, cast
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -18,20 +19,38 @@ from twisted.application import internet, service
 from twisted.internet import defer, endpoints, reactor
 from twisted.logger import Logger
 from twisted.web import http, resource, server
+from twisted.web.resource import IResource
 
 from harbor_twisted.api.app import build_api
 from harbor_twisted.auth import keys
-from harbor_twisted.auth.token_service import TokenIssuer, TokenResource
 from harbor_twisted.config import Config
-from harbor_twisted.core.identity import IdentityService
-from harbor_twisted.db import identity_store, migrate
+from harbor_twisted.core.identity import Authenticators, DatabaseAuthenticator, IdentityService
+from harbor_twisted.core.ldap_login import LdapAuthenticator
+from harbor_twisted.core.robots import RobotAuthenticator
+from harbor_twisted.db import (
+    migrate,
+    replication_store,
+    retention_store,
+    settings_store,
+    webhook_store,
+)
 from harbor_twisted.db.engine import Database, make_engine
+from harbor_twisted.gc.job import GC_JOB, GC_VENDOR, run_gc
+from harbor_twisted.jobs.kinds import EventConsumerKind, JobKind, JobKinds
+from harbor_twisted.jobs.sample import run_sample
 from harbor_twisted.jobs.service import add_job_service
 from harbor_twisted.portal.session import SessionResource
 from harbor_twisted.registry.app import RegistryApp, RegistryResource
 from harbor_twisted.registry.authz import RegistryAuthorizer
 from harbor_twisted.registry.request import RegistryRequest
+from harbor_twisted.replication import events as replication_events
+from harbor_twisted.replication import outcome as replication_outcome
+from harbor_twisted.replication.job import run_replication
+from harbor_twisted.retention import job as retention_job
 from harbor_twisted.storage.filesystem import FilesystemBlobStore
+from harbor_twisted.tokens.service import TokenIssuer, TokenResource
+from harbor_twisted.webhooks import dispatch as webhook_dispatch
+from harbor_twisted.webhooks.delivery import run_webhook
 
 log = Logger(namespace="harbor_twisted.services")
 
@@ -114,25 +133,27 @@ class RegistryChannel(http.HTTPChannel):
     def connectionMade(self) -> None:  # noqa: N802 - twisted's name
         # Read up to 1 MiB per wake-up instead of 64 KiB: uploads spend their time in
         # per-read Python overhead, not in copying bytes.
-        self.transport.bufferSize = READ_BUFFER_SIZE
+        transport: Any = self.transport  # a TCP transport: these knobs are not in ITransport
+        transport.bufferSize = READ_BUFFER_SIZE
         # and hand up to 1 MiB to each send(): downloads spent their time in reactor turns
         # of 128 KiB (twisted's default), not in copying bytes.
-        self.transport.SEND_LIMIT = READ_BUFFER_SIZE
+        transport.SEND_LIMIT = READ_BUFFER_SIZE
         super().connectionMade()
 
     def dataReceived(self, data: bytes) -> None:  # noqa: N802 - twisted's name
         if self._first_data:
             self._first_data = False
             if data[:1] == b"\x16":  # TLS record type: handshake
-                self.transport.write(b"HTTP/1.0 400 Bad Request\r\n\r\nplain HTTP only\n")
-                self.transport.loseConnection()
+                transport: Any = self.transport
+                transport.write(b"HTTP/1.0 400 Bad Request\r\n\r\nplain HTTP only\n")
+                transport.loseConnection()
                 return
         super().dataReceived(data)
 
 
 class RegistrySite(server.Site):
     requestFactory = RegistryRequest  # noqa: N815 - twisted's name
-    protocol = RegistryChannel
+    protocol = RegistryChannel  # type: ignore[assignment]  # twisted types it as a factory
     noisy = False
 
     def __init__(
@@ -142,7 +163,7 @@ class RegistrySite(server.Site):
         self.registry_app = app
         self.access_log = access_log
 
-    def log(self, request: server.Request) -> None:
+    def log(self, request: http.Request) -> None:
         """Access lines only at debug level: formatting them costs the hot path dearly."""
         if self.access_log:
             super().log(request)
@@ -158,25 +179,32 @@ def build_site(
     """The HTTP tree: /v2 when ``app`` is given (else ``config`` names the settings)."""
     root = resource.Resource()
     if app is not None:
-        root.putChild(b"v2", RegistryResource(app))
+        _put(root, b"v2", RegistryResource(app))
         config = app.config
     assert config is not None
     if api is not None:
-        root.putChild(b"api", api)
+        _put(root, b"api", api)
     if portal is not None:
-        root.putChild(b"c", portal)  # /c/login, /c/log_out (portal sessions)
+        _put(root, b"c", portal)  # /c/login, /c/log_out (portal sessions)
     if token is not None:
         service_root = resource.Resource()
-        service_root.putChild(b"token", token)
-        root.putChild(b"service", service_root)
+        _put(service_root, b"token", token)
+        _put(root, b"service", service_root)
     return RegistrySite(root, app, access_log=config.log_level == "debug")
 
 
-def _expire_uploads(app: RegistryApp) -> defer.Deferred[object]:
-    d = defer.ensureDeferred(app.expire_uploads())
-    d.addCallback(
-        lambda removed: removed and log.info("removed {count} expired uploads", count=len(removed))
-    )
+def _put(parent: resource.Resource, name: bytes, child: resource.Resource) -> None:
+    parent.putChild(name, cast(IResource, child))
+
+
+async def _expire_uploads_once(app: RegistryApp) -> None:
+    removed = await app.expire_uploads()
+    if removed:
+        log.info("removed {count} expired uploads", count=len(removed))
+
+
+def _expire_uploads(app: RegistryApp) -> defer.Deferred[None]:
+    d = defer.ensureDeferred(_expire_uploads_once(app))
     d.addErrback(lambda failure: log.failure("upload expiry failed", failure))
     return d
 
@@ -187,7 +215,7 @@ def _listen(config: Config, site: RegistrySite, parent: service.MultiService,
     endpoint_class = endpoints.TCP6ServerEndpoint if ipv6 else endpoints.TCP4ServerEndpoint
     endpoint = endpoint_class(reactor, config.port, interface=config.listen_address, backlog=1024)
     listening = internet.StreamServerEndpointService(endpoint, site)
-    listening.process_kind = kind  # type: ignore[attr-defined] - named in the start message
+    listening.process_kind = kind  # type: ignore[attr-defined]  # named in the start message
     listening.setServiceParent(parent)
 
 
@@ -228,14 +256,15 @@ class ReadOnlyWatch:
         self.value = False
 
     async def refresh(self) -> None:
-        self.value = bool(await self.db.run(identity_store.get_setting, "read_only"))
+        self.value = bool(await self.db.run(settings_store.get_setting, "read_only"))
 
     def __call__(self) -> bool:
         return self.value
 
 
-def _logged(fn: Callable[[], Awaitable[object]], what: str) -> defer.Deferred[object]:
-    d = defer.ensureDeferred(fn())
+def _logged(fn: Callable[[], Coroutine[Any, Any, object]], what: str
+            ) -> defer.Deferred[object]:
+    d: defer.Deferred[object] = defer.ensureDeferred(fn())
     d.addErrback(lambda failure: log.failure("{what} failed", failure, what=what))
     return d
 
@@ -252,7 +281,7 @@ def registry_service(config: Config) -> service.MultiService:
             config.settings_refresh_seconds, _logged, watch.refresh, "read-only check"
         ).setServiceParent(top)
     _listen(config, build_site(app), top)
-    top.registry_app = app  # type: ignore[attr-defined] - handy for tests
+    top.registry_app = app  # type: ignore[attr-defined]  # handy for tests
     return top
 
 
@@ -261,7 +290,7 @@ def _core_parts(
     signing_key: keys.SigningKey,
 ) -> tuple[IdentityService, TokenResource, resource.Resource, resource.Resource | None]:
     """Identity, settings reload, token service, REST API and portal sessions."""
-    identity = IdentityService(database.db, config, config.allow_default_admin_password)
+    identity = _identity(config, database)
     StartStopService(identity.bootstrap_sync).setServiceParent(top)
     # Settings changed through the API apply at once here, within seconds in other processes;
     # the registry refuses writes the moment read-only mode is on, whatever the token says.
@@ -272,6 +301,38 @@ def _core_parts(
     api = build_api(config, identity)
     portal = SessionResource(api.sessions, config) if api.sessions is not None else None
     return identity, token, api, portal
+
+
+def _identity(config: Config, database: DatabaseService) -> IdentityService:
+    """The identity service with its authenticators: database users, robots, LDAP."""
+    identity = IdentityService(database.db, config, config.allow_default_admin_password)
+    identity.use_authenticators(Authenticators(
+        database=DatabaseAuthenticator(database.db),
+        robot=RobotAuthenticator(identity),
+        ldap=LdapAuthenticator(identity),
+    ))
+    return identity
+
+
+def job_kinds() -> JobKinds:
+    """Every job kind and event consumer the job service runs (the queue knows none)."""
+    return JobKinds(
+        kinds=[
+            JobKind(GC_JOB, run_gc, vendor=GC_VENDOR),
+            JobKind("sample", run_sample, vendor="SAMPLE"),
+            JobKind("replication", run_replication, vendor=replication_store.REPLICATION_VENDOR,
+                    on_final=replication_outcome.announce),
+            JobKind("retention", retention_job.run_retention, vendor=retention_store.VENDOR,
+                    on_final=retention_job.announce),
+            JobKind(webhook_store.JOB_NAME, run_webhook),
+        ],
+        consumers=[
+            EventConsumerKind("replication", lambda conn, config, events: len(
+                replication_events.enqueue(conn, events, config.job_retry_limit))),
+            EventConsumerKind("webhook", lambda conn, config, events: len(
+                webhook_dispatch.enqueue(conn, config, events))),
+        ],
+    )
 
 
 def _signing_key(config: Config) -> keys.SigningKey:
@@ -290,9 +351,9 @@ def all_in_one_service(config: Config) -> service.MultiService:
     identity, token, api, portal = _core_parts(config, top, database, signing_key)
     if app.authorizer is not None:
         app.authorizer.read_only = lambda: identity.read_only
-    add_job_service(config, top)
+    add_job_service(config, top, job_kinds())
     _listen(config, build_site(app, token, api, portal), top)
-    top.registry_app = app  # type: ignore[attr-defined] - handy for tests
+    top.registry_app = app  # type: ignore[attr-defined]  # handy for tests
     return top
 
 
@@ -315,5 +376,5 @@ def jobservice_service(config: Config) -> service.MultiService:
     """Job workers and the scheduler alone (no port): GC, later replication and more."""
     top = OrderedMultiService()
     DatabaseService(config).setServiceParent(top)  # migrates the schema when allowed
-    add_job_service(config, top)
+    add_job_service(config, top, job_kinds())
     return top

@@ -40,8 +40,8 @@ def build_api(config: Config, identity: IdentityService) -> ApiResource:
                 ConfigurationsApi, UserGroupsApi):
         api(services).register(router)
     LdapApi(services).register(router)
-    for api in (RepositoriesApi, ArtifactsApi, SearchApi):
-        api(services).register(router)
+    for area in (RepositoriesApi, ArtifactsApi, SearchApi):
+        area(services).register(router)
     GcApi(services).register(router)
     for replication_api in (RegistriesApi, ReplicationApi):
         replication_api(services).register(router)

@@ -8,7 +8,7 @@ from typing import Any
 
 from harbor_twisted.api.shapes import iso
 from harbor_twisted.core.artifacts import ArtifactView, ReferenceView, TagView
-from harbor_twisted.db.artifact_store import RepositoryRecord
+from harbor_twisted.db.repository_store import RepositoryRecord
 
 # Harbor shows "never" as Go's zero time; clients parse it as a date.
 NEVER = "0001-01-01T00:00:00.000Z"

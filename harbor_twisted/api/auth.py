@@ -12,13 +12,13 @@ from dataclasses import dataclass
 
 from twisted.web.iweb import IRequest
 
-from harbor_twisted.api.errors import ApiError
 from harbor_twisted.auth.basic import CredentialsError, parse_basic
-from harbor_twisted.client_address import client_address as client_address
+from harbor_twisted.common.client_address import client_address as client_address
 from harbor_twisted.core.identity import IdentityService
 from harbor_twisted.core.rbac import ANONYMOUS, Principal
 from harbor_twisted.core.sessions import CSRF_HEADER, Session, SessionService, csrf_matches
-from harbor_twisted.portal.cookies import session_id
+from harbor_twisted.web.cookies import session_id
+from harbor_twisted.web.errors import ApiError
 
 SAFE_METHODS = frozenset({b"GET", b"HEAD", b"OPTIONS"})
 

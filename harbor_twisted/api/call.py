@@ -9,10 +9,10 @@ from typing import Any
 
 from twisted.web.iweb import IRequest
 
-from harbor_twisted.api.errors import ApiError, bad_request
 from harbor_twisted.core.audit import Actor
 from harbor_twisted.core.projects import ProjectRef
 from harbor_twisted.core.rbac import Principal
+from harbor_twisted.web.errors import ApiError, bad_request
 
 MAX_BODY = 1024 * 1024
 _ABSENT = object()

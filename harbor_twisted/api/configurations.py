@@ -4,10 +4,10 @@ its flat ``Configurations`` object for changes."""
 from __future__ import annotations
 
 from harbor_twisted.api.call import Call, Reply
-from harbor_twisted.api.errors import bad_request
 from harbor_twisted.api.routing import Router
 from harbor_twisted.api.services import Services
 from harbor_twisted.core.configurations import ConfigurationService
+from harbor_twisted.web.errors import bad_request
 
 
 class ConfigurationsApi:

@@ -8,12 +8,14 @@ from datetime import datetime
 from typing import Any
 
 from harbor_twisted.api.call import Call, Reply
-from harbor_twisted.api.errors import bad_request
 from harbor_twisted.api.listing import page_of, paged
 from harbor_twisted.api.routing import Router
 from harbor_twisted.api.services import Services
-from harbor_twisted.db.job_store import Execution, Schedule
-from harbor_twisted.jobs.gc_control import GcControl, require_admin, schedule_request
+from harbor_twisted.core.rbac import require_sysadmin
+from harbor_twisted.db.job_store import Execution
+from harbor_twisted.db.schedule_store import Schedule
+from harbor_twisted.gc.control import GcControl, schedule_request
+from harbor_twisted.web.errors import bad_request
 
 
 def _time(value: datetime | None) -> str | None:
@@ -93,7 +95,7 @@ class GcApi:
 
     async def create_schedule(self, call: Call) -> Reply:
         """``Manual`` runs a collection now; the other types set the schedule."""
-        require_admin(call.principal)
+        require_sysadmin(call.principal, "manage garbage collection")
         schedule_type, cron, parameters = _schedule_body(call)
         request = schedule_request(schedule_type, cron, parameters)
         if request.type == "Manual":
@@ -106,7 +108,7 @@ class GcApi:
         return Reply(201, headers={"Location": call.raw_path})
 
     async def update_schedule(self, call: Call) -> Reply:
-        require_admin(call.principal)
+        require_sysadmin(call.principal, "manage garbage collection")
         schedule_type, cron, parameters = _schedule_body(call)
         request = schedule_request(schedule_type, cron, parameters)
         if request.type == "Manual":

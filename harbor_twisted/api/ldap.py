@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from harbor_twisted.api.call import Call, Reply
-from harbor_twisted.api.errors import ApiError, bad_request
 from harbor_twisted.api.routing import Router
 from harbor_twisted.api.services import Services
-from harbor_twisted.ldap.service import LdapFailed, LdapService, LdapUnavailable
+from harbor_twisted.core.ldap_admin import LdapFailed, LdapService, LdapUnavailable
+from harbor_twisted.web.errors import ApiError, bad_request
 
 _STRINGS = ("ldap_url", "ldap_search_dn", "ldap_search_password", "ldap_base_dn",
             "ldap_filter", "ldap_uid", "ldap_ca_file")

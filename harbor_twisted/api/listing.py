@@ -10,8 +10,8 @@ from typing import Any
 from urllib.parse import unquote, urlencode
 
 from harbor_twisted.api.call import Call, Reply
-from harbor_twisted.api.errors import bad_request
-from harbor_twisted.db.identity_store import Filter, Listing, Sort
+from harbor_twisted.db.listing import Filter, Listing, Sort
+from harbor_twisted.web.errors import bad_request
 
 DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 100
@@ -93,7 +93,7 @@ def listing_of(call: Call, extra: Sequence[Filter] = (), sortable: bool = True) 
 
 
 def _link(call: Call, page: int, page_size: int) -> str:
-    args = []
+    args: list[tuple[str, str]] = []
     for name, values in call.request.args.items():
         if name in (b"page", b"page_size"):
             continue

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from harbor_twisted.api.call import Call, Reply
-from harbor_twisted.api.errors import bad_request
 from harbor_twisted.api.listing import page_of, paged
 from harbor_twisted.api.routing import Router
 from harbor_twisted.api.services import Services
 from harbor_twisted.api.shapes import member
 from harbor_twisted.core.members import MemberRequest
-from harbor_twisted.db.identity_store import Filter, Listing
+from harbor_twisted.db.listing import Filter, Listing
+from harbor_twisted.web.errors import bad_request
 
 
 class MembersApi:

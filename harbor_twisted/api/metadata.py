@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from harbor_twisted.api.call import Call, Reply
-from harbor_twisted.api.errors import ApiError, bad_request
 from harbor_twisted.api.routing import Router
 from harbor_twisted.api.services import Services
+from harbor_twisted.web.errors import ApiError, bad_request
 
 
 class MetadataApi:

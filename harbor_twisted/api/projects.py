@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from harbor_twisted.api.call import Call, Fields, Reply
-from harbor_twisted.api.errors import bad_request
 from harbor_twisted.api.listing import listing_of, paged
 from harbor_twisted.api.routing import Router
 from harbor_twisted.api.services import Services
 from harbor_twisted.api.shapes import audit_log, project
 from harbor_twisted.core.projects import METADATA_KEYS, ProjectRef
 from harbor_twisted.core.quotas import check_limit
-from harbor_twisted.db.identity_store import Filter
+from harbor_twisted.db.listing import Filter
+from harbor_twisted.web.errors import bad_request
 
 
 def _metadata(body: Fields) -> dict[str, str]:

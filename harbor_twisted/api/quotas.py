@@ -6,13 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from harbor_twisted.api.call import Call, Reply
-from harbor_twisted.api.errors import bad_request
 from harbor_twisted.api.listing import page_of, paged, parse_sort
 from harbor_twisted.api.routing import Router
 from harbor_twisted.api.services import Services
 from harbor_twisted.api.shapes import iso
 from harbor_twisted.core.quotas import QuotaService
 from harbor_twisted.db.quota_store import QuotaRecord
+from harbor_twisted.web.errors import bad_request
 
 
 def quota_shape(record: QuotaRecord) -> dict[str, Any]:

@@ -7,18 +7,18 @@ from datetime import datetime
 from typing import Any
 
 from harbor_twisted.api.call import Call, Fields, Reply
-from harbor_twisted.api.errors import bad_request
 from harbor_twisted.api.listing import page_of, paged
 from harbor_twisted.api.routing import Router
 from harbor_twisted.api.services import Services
+from harbor_twisted.core.rbac import require_sysadmin
 from harbor_twisted.db.replication_store import Registry
 from harbor_twisted.replication.control import (
     RegistryInput,
     ReplicationControl,
     check_registry_type,
     check_url,
-    require_admin,
 )
+from harbor_twisted.web.errors import bad_request
 
 
 def time_text(value: datetime | None) -> str | None:
@@ -98,7 +98,7 @@ class RegistriesApi:
         return paged(call, [registry_shape(r) for r in found], total, page, page_size)
 
     async def create(self, call: Call) -> Reply:
-        require_admin(call.principal)
+        require_sysadmin(call.principal, "manage replication")
         registry_id = await self.control.create_registry(
             call.actor, _registry_input(call.body(), True))
         return Reply(201, headers={"Location": f"{call.raw_path.rstrip('/')}/{registry_id}"})
@@ -108,7 +108,7 @@ class RegistriesApi:
             call.principal, call.int_param("registry_id"))))
 
     async def update(self, call: Call) -> Reply:
-        require_admin(call.principal)
+        require_sysadmin(call.principal, "manage replication")
         await self.control.update_registry(call.actor, call.int_param("registry_id"),
                                            _registry_input(call.body(), False))
         return Reply()
@@ -118,7 +118,7 @@ class RegistriesApi:
         return Reply()
 
     async def ping(self, call: Call) -> Reply:
-        require_admin(call.principal)
+        require_sysadmin(call.principal, "manage replication")
         body = call.body()
         _kind, access_key, secret = _credential(body)
         registry_type = body.string("type")

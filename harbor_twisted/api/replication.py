@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from harbor_twisted.api.call import Call, Fields, Reply
-from harbor_twisted.api.errors import bad_request
 from harbor_twisted.api.listing import page_of, paged
 from harbor_twisted.api.registries import registry_shape, time_text
 from harbor_twisted.api.routing import Router
 from harbor_twisted.api.services import Services
+from harbor_twisted.core.rbac import require_sysadmin
 from harbor_twisted.db.replication_store import Policy, Registry, Task
 from harbor_twisted.replication.control import (
     ExecutionView,
@@ -19,8 +19,8 @@ from harbor_twisted.replication.control import (
     check_filters,
     check_namespace,
     check_trigger,
-    require_admin,
 )
+from harbor_twisted.web.errors import bad_request
 
 
 def _registry_ref(body: Fields, key: str) -> int | None:
@@ -134,7 +134,7 @@ class ReplicationApi:
                      page_size)
 
     async def create_policy(self, call: Call) -> Reply:
-        require_admin(call.principal)
+        require_sysadmin(call.principal, "manage replication")
         policy_id = await self.control.create_policy(call.actor, policy_input(call.body()))
         return Reply(201, headers={"Location": f"{call.raw_path.rstrip('/')}/{policy_id}"})
 
@@ -144,7 +144,7 @@ class ReplicationApi:
         return Reply(body=policy_shape(policy, registries))
 
     async def update_policy(self, call: Call) -> Reply:
-        require_admin(call.principal)
+        require_sysadmin(call.principal, "manage replication")
         await self.control.update_policy(call.actor, call.int_param("policy_id"),
                                          policy_input(call.body()))
         return Reply()
@@ -154,7 +154,7 @@ class ReplicationApi:
         return Reply()
 
     async def start(self, call: Call) -> Reply:
-        require_admin(call.principal)
+        require_sysadmin(call.principal, "manage replication")
         policy_id = call.body().integer("policy_id", required=True)
         assert policy_id is not None
         if policy_id < 1:

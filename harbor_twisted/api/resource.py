@@ -11,29 +11,24 @@ import json
 import re
 import uuid
 
-from twisted.internet import defer
-from twisted.logger import Logger
-from twisted.python.failure import Failure
-from twisted.web import resource, server
 from twisted.web.iweb import IRequest
 
 from harbor_twisted.api import auth
 from harbor_twisted.api.call import Call, Reply
-from harbor_twisted.api.errors import ApiError, error_document, from_service_error
 from harbor_twisted.api.routing import Router
 from harbor_twisted.config import Config
-from harbor_twisted.core.errors import ServiceError
 from harbor_twisted.core.identity import IdentityService
 from harbor_twisted.core.sessions import SessionService
-from harbor_twisted.portal import cookies
-
-log = Logger(namespace="harbor_twisted.api")
+from harbor_twisted.web import cookies
+from harbor_twisted.web.errors import ApiError, harbor_error_response, harbor_internal_error
+from harbor_twisted.web.http import Response
+from harbor_twisted.web.resource import AsyncResource
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
-class ApiResource(resource.Resource):
-    isLeaf = True  # noqa: N815 - twisted's name
+class ApiResource(AsyncResource):
+    surface = "API"
 
     def __init__(
         self, router: Router, identity: IdentityService, config: Config,
@@ -45,25 +40,20 @@ class ApiResource(resource.Resource):
         self.config = config
         self.sessions = sessions  # portal sessions (``sid`` cookie), when the portal is served
 
-    def render(self, request: IRequest) -> int:
-        defer.ensureDeferred(self._respond(request))
-        return server.NOT_DONE_YET
+    async def handle(self, request: IRequest) -> Response:
+        return _response(await self._dispatch(request))
 
-    async def _respond(self, request: IRequest) -> None:
-        try:
-            reply = await self._dispatch(request)
-        except ServiceError as error:
-            reply = _error_reply(from_service_error(error))
-        except ApiError as error:
-            reply = _error_reply(error)
-        except Exception:
-            log.failure("API request {method} {path} failed", Failure(),
-                        method=request.method, path=request.path)
-            reply = _error_reply(ApiError(500, "internal error"))
-        try:
-            _write(request, reply)
-        except Exception:  # the client went away mid-answer: nothing left to tell it
-            log.failure("writing the API answer failed", Failure())
+    def error_response(self, error: Exception) -> Response | None:
+        return harbor_error_response(error)
+
+    def internal_error(self) -> Response:
+        return harbor_internal_error()
+
+    def finish_headers(self, request: IRequest, response: Response) -> None:
+        request_id = request.getHeader("x-request-id") or ""
+        if not _REQUEST_ID.fullmatch(request_id):
+            request_id = uuid.uuid4().hex
+        request.setHeader(b"X-Request-Id", request_id.encode())
 
     async def _dispatch(self, request: IRequest) -> Reply:
         try:
@@ -81,30 +71,12 @@ class ApiResource(resource.Resource):
         return await handler(call)
 
 
-def _error_reply(error: ApiError) -> Reply:
-    return Reply(error.status, error_document(error.code, error.message),
-                 headers=dict(error.headers))
-
-
-def _write(request: IRequest, reply: Reply) -> None:
-    if request.finished or getattr(request, "_disconnected", False):
-        return
+def _response(reply: Reply) -> Response:
+    response = Response(reply.status, dict(reply.headers))
     if reply.text is not None:
-        payload, content_type = reply.text.encode("utf-8"), b"text/plain; charset=utf-8"
+        response.body = reply.text.encode("utf-8")
+        response.headers["Content-Type"] = "text/plain; charset=utf-8"
     elif reply.body is not None:
-        payload, content_type = json.dumps(reply.body).encode(), b"application/json"
-    else:
-        payload, content_type = b"", None
-    request.setResponseCode(reply.status)
-    request_id = request.getHeader("x-request-id") or ""
-    if not _REQUEST_ID.fullmatch(request_id):
-        request_id = uuid.uuid4().hex
-    request.setHeader(b"X-Request-Id", request_id.encode())
-    for name, value in reply.headers.items():
-        request.setHeader(name.encode("latin-1"), value.encode("latin-1", "replace"))
-    if content_type is not None:
-        request.setHeader(b"Content-Type", content_type)
-    request.setHeader(b"Content-Length", str(len(payload)).encode())
-    if payload:
-        request.write(payload)
-    request.finish()
+        response.body = json.dumps(reply.body).encode()
+        response.headers["Content-Type"] = "application/json"
+    return response

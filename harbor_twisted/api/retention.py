@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from harbor_twisted.api.call import Call, Reply
-from harbor_twisted.api.errors import bad_request
 from harbor_twisted.api.listing import page_of, paged
 from harbor_twisted.api.routing import Router
 from harbor_twisted.api.services import Services
@@ -15,6 +14,7 @@ from harbor_twisted.core import retention
 from harbor_twisted.core.retention_control import RetentionControl
 from harbor_twisted.db.job_store import Execution
 from harbor_twisted.db.retention_store import PolicyRecord, TaskRecord
+from harbor_twisted.web.errors import bad_request
 
 # The job service's states in Harbor's words.
 STATUS = {"Pending": "Pending", "Running": "Running", "Success": "Succeed",

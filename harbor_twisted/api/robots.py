@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from harbor_twisted.api.call import Call, Fields, Reply, no_nul
-from harbor_twisted.api.errors import bad_request
 from harbor_twisted.api.listing import listing_of, paged
 from harbor_twisted.api.routing import Router
 from harbor_twisted.api.services import Services
 from harbor_twisted.api.shapes import robot, robot_created
-from harbor_twisted.core.robots import Access, Permission, RobotRequest
+from harbor_twisted.core.robot_rules import Access, Permission, RobotRequest
+from harbor_twisted.web.errors import bad_request
 
 MAX_PERMISSIONS = 1000
 MAX_ACCESS = 200

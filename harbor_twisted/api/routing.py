@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
-from harbor_twisted.api.errors import ApiError, bad_request
+from harbor_twisted.web.errors import ApiError, bad_request
 
 if TYPE_CHECKING:
     from harbor_twisted.api.call import Call, Reply

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from harbor_twisted.api.artifact_shapes import search_repository
 from harbor_twisted.api.call import Call, Reply
-from harbor_twisted.api.errors import bad_request
 from harbor_twisted.api.routing import Router
 from harbor_twisted.api.services import Services
 from harbor_twisted.api.shapes import project
 from harbor_twisted.core.repositories import SEARCH_LIMIT, RepositoryService
-from harbor_twisted.db.identity_store import Filter, Listing, Sort
+from harbor_twisted.db.listing import Filter, Listing, Sort
+from harbor_twisted.web.errors import bad_request
 
 
 class SearchApi:

@@ -7,8 +7,11 @@ from typing import Any
 
 from harbor_twisted.core.members import role_name
 from harbor_twisted.core.projects import ProjectView
-from harbor_twisted.core.robots import CreatedRobot, Permission, RobotView
-from harbor_twisted.db.identity_store import AuditEntry, MemberRecord, UserRecord
+from harbor_twisted.core.robot_rules import Permission
+from harbor_twisted.core.robots import CreatedRobot, RobotView
+from harbor_twisted.db.audit_store import AuditEntry
+from harbor_twisted.db.member_store import MemberRecord
+from harbor_twisted.db.user_store import UserRecord
 
 # Role ids from the most to the least powerful (Harbor's ids are not in that order).
 _ROLE_RANK = (1, 4, 2, 3, 5)

@@ -16,8 +16,8 @@ from harbor_twisted import __version__
 from harbor_twisted.api.call import Call, Reply
 from harbor_twisted.api.routing import Router
 from harbor_twisted.api.services import Services
-from harbor_twisted.db import identity_store
-from harbor_twisted.registry.http import request_base_url
+from harbor_twisted.db import settings_store
+from harbor_twisted.web.http import request_base_url
 
 log = Logger(namespace="harbor_twisted.api.system")
 
@@ -50,7 +50,7 @@ async def health(services: Services, call: Call) -> Reply:
     data = services.config.data
 
     async def database() -> None:
-        await services.identity.db.run(identity_store.ping)
+        await services.identity.db.run(settings_store.ping)
 
     async def storage() -> None:
         writable = await threads.deferToThread(os.access, data, os.W_OK | os.X_OK)

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from harbor_twisted.api.call import Call, Reply
-from harbor_twisted.api.errors import ApiError, bad_request
 from harbor_twisted.api.listing import listing_of, page_of, paged
 from harbor_twisted.api.routing import Router
 from harbor_twisted.api.services import Services
+from harbor_twisted.core.ldap_admin import LdapFailed, LdapUnavailable
 from harbor_twisted.core.usergroups import NewGroup, UserGroupService
-from harbor_twisted.db.identity_store import Filter, GroupRecord
-from harbor_twisted.ldap.service import LdapFailed, LdapUnavailable
+from harbor_twisted.db.listing import Filter
+from harbor_twisted.db.member_store import GroupRecord
+from harbor_twisted.web.errors import ApiError, bad_request
 
 
 def user_group(group: GroupRecord) -> dict[str, Any]:

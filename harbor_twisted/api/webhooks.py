@@ -11,13 +11,13 @@ import json
 from typing import Any
 
 from harbor_twisted.api.call import Call, Reply
-from harbor_twisted.api.errors import bad_request
 from harbor_twisted.api.listing import page_of, paged, parse_q
 from harbor_twisted.api.registries import time_text
 from harbor_twisted.api.routing import Router
 from harbor_twisted.api.services import Services
 from harbor_twisted.db import job_store
 from harbor_twisted.db.webhook_store import VENDOR, Policy, Task
+from harbor_twisted.web.errors import bad_request
 from harbor_twisted.webhooks.control import ExecutionView, WebhookControl
 from harbor_twisted.webhooks.policies import EVENT_TYPES, PAYLOAD_FORMATS
 

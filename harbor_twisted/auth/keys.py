@@ -103,15 +103,18 @@ def load_or_create(
         )
         certificate = _self_signed(private_key, common_name)
         _write_private(cert_path, certificate.public_bytes(serialization.Encoding.PEM))
-    private_key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
-    if not isinstance(private_key, rsa.RSAPrivateKey):
+    loaded = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+    if not isinstance(loaded, rsa.RSAPrivateKey):
         raise ValueError(f"{key_path}: the token signing key must be an RSA key")
+    private_key = loaded
     if not cert_path.exists():
         _write_private(
             cert_path,
             _self_signed(private_key, common_name).public_bytes(serialization.Encoding.PEM),
         )
     certificate = x509.load_pem_x509_certificate(cert_path.read_bytes())
-    if certificate.public_key().public_numbers() != private_key.public_key().public_numbers():
+    public = certificate.public_key()
+    if (not isinstance(public, rsa.RSAPublicKey)
+            or public.public_numbers() != private_key.public_key().public_numbers()):
         raise ValueError(f"{cert_path}: the certificate does not match the signing key")
     return SigningKey(private_key, certificate)

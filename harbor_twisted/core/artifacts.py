@@ -8,6 +8,7 @@ garbage collection. Every change writes its audit row in its own transaction.
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -15,17 +16,17 @@ from typing import Any
 from sqlalchemy import Connection
 from twisted.internet import threads
 
+from harbor_twisted.common.names import is_valid_tag
 from harbor_twisted.core import artifact_info, immutability
 from harbor_twisted.core.artifact_info import Child
 from harbor_twisted.core.audit import Actor, listed
 from harbor_twisted.core.errors import Conflict, Invalid, NotFound, PreconditionFailed
 from harbor_twisted.core.rbac import Principal
 from harbor_twisted.core.repositories import Located, locate
-from harbor_twisted.db import artifact_store, identity_store, quota_store
+from harbor_twisted.db import artifact_store, audit_store, quota_store, repository_store
 from harbor_twisted.db.artifact_store import ArtifactRecord, TagRecord
 from harbor_twisted.db.engine import Database
-from harbor_twisted.db.identity_store import Listing
-from harbor_twisted.registry.names import is_valid_tag
+from harbor_twisted.db.listing import Listing
 from harbor_twisted.storage.base import BlobStore
 from harbor_twisted.storage.digests import InvalidDigest, parse_digest
 
@@ -124,7 +125,7 @@ def views(
     tags = artifact_store.tags_of(conn, ids)
     resources = [_resource(repository.name, r.digest) for r in records]
     resources += [f"{repository.name}:{t.name}" for found in tags.values() for t in found]
-    pulls = artifact_store.last_pulls(conn, repository, resources)
+    pulls = repository_store.last_pulls(conn, repository, resources)
     result = []
     for record in records:
         media = artifact_info.media_type(record.manifest_media_type, record.content)
@@ -210,7 +211,7 @@ class ArtifactService:
             detail: dict[str, Any] = {"tags": tags} if tags else {}
             if len(removed) > 1:
                 detail["also_removed"] = removed[1:]
-            identity_store.write_audit(conn, [actor.record(
+            audit_store.write_audit(conn, [actor.record(
                 "delete", "artifact", _resource(target.repository_name, record.digest),
                 target.project_id, detail or None,
             )])
@@ -221,13 +222,13 @@ class ArtifactService:
 
     async def list_tags(
         self, principal: Principal, path: tuple[str, str, str], listing: Listing
-    ) -> tuple[list[TagView], int]:
+    ) -> tuple[builtins.list[TagView], int]:
         def run(conn: Connection) -> tuple[list[TagView], int]:
             target = find(conn, principal, path, "tag", "list")
             records, total = listed(artifact_store.list_tags, conn, target.artifact.id,
                                     listing)
             name = target.repository_name
-            pulls = artifact_store.last_pulls(conn, target.located.repository,
+            pulls = repository_store.last_pulls(conn, target.located.repository,
                                               [f"{name}:{t.name}" for t in records])
             return [TagView(t, pulls.get(f"{name}:{t.name}")) for t in records], total
 
@@ -249,7 +250,7 @@ class ArtifactService:
                 raise Conflict(
                     f"tag {name} already exists under the repository {repository.name}"
                 ) from None
-            identity_store.write_audit(conn, [actor.record(
+            audit_store.write_audit(conn, [actor.record(
                 "create", "tag", f"{repository.name}:{name}", target.project_id,
                 {"digest": target.artifact.digest},
             )])
@@ -266,7 +267,7 @@ class ArtifactService:
                 raise NotFound(f"tag {name} attached to artifact {record.id} not found")
             immutability.check_tag_delete(conn, target.repository_name, name)
             artifact_store.delete_tag(conn, found.id, actor.username)
-            identity_store.write_audit(conn, [actor.record(
+            audit_store.write_audit(conn, [actor.record(
                 "delete", "tag", f"{target.repository_name}:{name}", target.project_id,
                 {"digest": record.digest},
             )])

@@ -1,7 +1,7 @@
 """Who changed what: the actor of a change, and reading the audit log by permission.
 
 Changes write their audit rows themselves, inside the transaction that makes the change
-(``identity_store.write_audit`` in the same ``db.run`` function), so a row exists exactly
+(``audit_store.write_audit`` in the same ``db.run`` function), so a row exists exactly
 when its change happened.
 """
 
@@ -16,15 +16,11 @@ from sqlalchemy import Connection
 from harbor_twisted.core import rbac
 from harbor_twisted.core.errors import Invalid, Unauthenticated
 from harbor_twisted.core.rbac import Principal, Role
-from harbor_twisted.db import identity_store
+from harbor_twisted.db import audit_store
+from harbor_twisted.db.audit_store import AuditEntry, AuditRecord
 from harbor_twisted.db.engine import Database
-from harbor_twisted.db.identity_store import (
-    AuditEntry,
-    AuditRecord,
-    Listing,
-    ListingError,
-    Visibility,
-)
+from harbor_twisted.db.listing import Listing, ListingError
+from harbor_twisted.db.project_store import Visibility
 
 
 @dataclass(frozen=True)
@@ -100,5 +96,5 @@ class AuditService:
                 roles=roles_allowing(principal, "log", "list"),
             )
         return await self.db.run(
-            lambda conn: listed(identity_store.list_audit, conn, listing, visibility=visibility)
+            lambda conn: listed(audit_store.list_audit, conn, listing, visibility=visibility)
         )

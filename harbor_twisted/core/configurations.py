@@ -18,13 +18,13 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import Connection
 
-from harbor_twisted.core import settings_schema
+from harbor_twisted.common import settings_schema
+from harbor_twisted.common.settings_schema import Setting
 from harbor_twisted.core.audit import Actor
-from harbor_twisted.core.errors import Forbidden, Invalid, Unauthenticated
+from harbor_twisted.core.errors import Invalid
 from harbor_twisted.core.identity import ADMIN, IdentityService, auth_mode_change_refusal
-from harbor_twisted.core.rbac import Principal
-from harbor_twisted.core.settings_schema import Setting
-from harbor_twisted.db import identity_store
+from harbor_twisted.core.rbac import Principal, require_sysadmin
+from harbor_twisted.db import audit_store, settings_store, user_store
 
 MAX_TEXT = 4096
 # Changing these changes who a set of credentials belongs to: cached checks must go.
@@ -35,13 +35,6 @@ _AUTH_PREFIXES = ("auth_mode", "ldap_")
 class ConfigItem:
     value: Any
     editable: bool
-
-
-def require_admin(principal: Principal) -> None:
-    if principal.anonymous:
-        raise Unauthenticated("authentication required")
-    if not principal.sysadmin:
-        raise Forbidden("only system administrators may read or change the configuration")
 
 
 def check_value(setting: Setting, value: Any) -> Any:
@@ -100,7 +93,7 @@ class ConfigurationService:
 
     async def current(self, principal: Principal) -> dict[str, ConfigItem]:
         """Every non-secret setting with its value and whether it may be changed now."""
-        require_admin(principal)
+        require_sysadmin(principal, "read or change the configuration")
         stored, others = await self.db.run(_read)
         self.identity.use_settings(stored)
         values = self.identity.settings
@@ -116,7 +109,7 @@ class ConfigurationService:
 
     async def update(self, actor: Actor, changes: dict[str, Any]) -> list[str]:
         """Apply ``changes`` (a flat object of keys); the names of those that changed."""
-        require_admin(actor.principal)
+        require_sysadmin(actor.principal, "read or change the configuration")
         checked = validate(self.identity, changes)
         changed, stored = await self.db.run(self._update, actor, checked)
         self.identity.use_settings(stored)
@@ -131,7 +124,7 @@ class ConfigurationService:
             refusal = auth_mode_change_refusal(conn, checked["auth_mode"])
             if refusal is not None:
                 raise Invalid(refusal)
-        current = identity_store.all_settings(conn)
+        current = settings_store.all_settings(conn)
         secrets = {n: v for n, v in checked.items() if settings_schema.BY_NAME[n].secret}
         plain = {
             name: value
@@ -140,12 +133,12 @@ class ConfigurationService:
             and current.get(name, settings_schema.DEFAULTS.get(name)) != value
         }
         for name, value in plain.items():
-            identity_store.put_setting(conn, name, value)
+            settings_store.put_setting(conn, name, value)
         changed = sorted([*plain, *secrets])
         if changed:
             record = actor.record("update", "configuration", "configurations",
                                   detail={"changed": changed})
-            identity_store.write_audit(conn, [record])
+            audit_store.write_audit(conn, [record])
         # Files last: a refusal or a database error above leaves the secrets untouched.
         # This runs in a database thread, never on the reactor.
         for name, value in secrets.items():
@@ -154,4 +147,4 @@ class ConfigurationService:
 
 
 def _read(conn: Connection) -> tuple[dict[str, Any], int]:
-    return identity_store.all_settings(conn), identity_store.count_users_besides(conn, ADMIN)
+    return settings_store.all_settings(conn), user_store.count_users_besides(conn, ADMIN)

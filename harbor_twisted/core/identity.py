@@ -11,18 +11,26 @@ import os
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection
 from twisted.logger import Logger
 
 from harbor_twisted.auth import passwords
+from harbor_twisted.common import settings_schema
 from harbor_twisted.config import Config
-from harbor_twisted.core import settings_schema
-from harbor_twisted.core.rbac import Principal, Role
-from harbor_twisted.db import identity_store, quota_store
+from harbor_twisted.core.rbac import Principal, Role, principal_for
+from harbor_twisted.db import (
+    audit_store,
+    member_store,
+    project_store,
+    quota_store,
+    settings_store,
+    user_store,
+)
 from harbor_twisted.db.engine import Database
-from harbor_twisted.db.identity_store import ProjectRow, UserRow
+from harbor_twisted.db.project_store import ProjectRow
+from harbor_twisted.db.user_store import UserRow
 
 log = Logger(namespace="harbor_twisted.identity")
 
@@ -36,6 +44,46 @@ DEFAULT_SETTINGS: dict[str, Any] = dict(settings_schema.DEFAULTS)
 
 class BootstrapError(RuntimeError):
     """The service cannot start as configured (the message says what to set)."""
+
+
+class Authenticator(Protocol):
+    async def authenticate(self, username: str, password: str) -> Principal | None:
+        """The principal for valid credentials; None otherwise."""
+
+
+class DirectoryAuthenticator(Authenticator, Protocol):
+    async def principal_for(self, row: UserRow) -> Principal | None:
+        """The principal of an onboarded user, read afresh from the directory."""
+
+
+@dataclass(frozen=True)
+class Authenticators:
+    """Who checks which credentials: handed to IdentityService by services.py, so identity
+    imports none of robots, projects or ldap (they import identity)."""
+
+    database: Authenticator
+    robot: Authenticator
+    ldap: DirectoryAuthenticator | None = None
+
+
+class DatabaseAuthenticator:
+    """Users with a password hash in the database (argon2 in the database thread)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def authenticate(self, username: str, password: str) -> Principal | None:
+        return await self.db.run(self._authenticate, username, password)
+
+    @staticmethod
+    def _authenticate(conn: Connection, username: str, password: str) -> Principal | None:
+        row = user_store.get_user_by_name(conn, username)
+        if row is None or row.password_hash is None:
+            passwords.verify_password(passwords.DUMMY_HASH, password)  # same cost either way
+            return None
+        if not passwords.verify_password(row.password_hash, password):
+            return None
+        return principal_for(row)
 
 
 @dataclass(frozen=True)
@@ -70,14 +118,19 @@ class IdentityService:
         self.settings: dict[str, Any] = dict(DEFAULT_SETTINGS)
         self._settings_generation = 0
         self.verified = VerifiedCredentials()
+        self.authenticators = Authenticators(DatabaseAuthenticator(db), _NoRobots())
+
+    def use_authenticators(self, authenticators: Authenticators) -> None:
+        """Adopt the authenticators services.py built (robots and LDAP need this service)."""
+        self.authenticators = authenticators
 
     # -- start-up ---------------------------------------------------------------------------
 
     def bootstrap_sync(self) -> None:
         """Apply configured settings, create the admin and ``library`` (blocking; at start)."""
         self.db.run_sync(self._apply_configured_settings)
-        self.settings = {**DEFAULT_SETTINGS, **self.db.run_sync(identity_store.all_settings)}
-        admin = self.db.run_sync(identity_store.get_user_by_name, ADMIN)
+        self.settings = {**DEFAULT_SETTINGS, **self.db.run_sync(settings_store.all_settings)}
+        admin = self.db.run_sync(user_store.get_user_by_name, ADMIN)
         if admin is None:
             password, source = _initial_admin_password(self.config, self.allow_dev_admin)
             hashed = passwords.hash_password(password)
@@ -103,7 +156,7 @@ class IdentityService:
                 continue
             if name == "auth_mode":
                 self._check_auth_mode_change(conn, value)
-            identity_store.put_setting(conn, name, value)
+            settings_store.put_setting(conn, name, value)
 
     def _check_auth_mode_change(self, conn: Connection, wanted: str) -> None:
         refusal = auth_mode_change_refusal(conn, wanted)
@@ -115,7 +168,7 @@ class IdentityService:
 
         A reload that started before a newer ``use_settings`` does not overwrite it."""
         generation = self._settings_generation
-        stored = await self.db.run(identity_store.all_settings)
+        stored = await self.db.run(settings_store.all_settings)
         if generation == self._settings_generation:
             self.use_settings(stored)
 
@@ -126,7 +179,7 @@ class IdentityService:
 
     @staticmethod
     def _create_admin(conn: Connection, password_hash: str) -> None:
-        identity_store.create_user(
+        user_store.create_user(
             conn,
             ADMIN,
             password_hash=password_hash,
@@ -138,13 +191,13 @@ class IdentityService:
 
     @staticmethod
     def _ensure_library(conn: Connection) -> None:
-        if identity_store.get_project(conn, "library") is None:
-            admin = identity_store.get_user_by_name(conn, ADMIN)
+        if project_store.get_project(conn, "library") is None:
+            admin = user_store.get_user_by_name(conn, ADMIN)
             owner = admin.id if admin else None
-            project_id = identity_store.create_project(conn, "library", owner, True)
+            project_id = project_store.create_project(conn, "library", owner, True)
             quota_store.create_quota(conn, project_id, quota_store.UNLIMITED)
             if owner is not None:  # as in Harbor, the admin is library's Project Admin
-                identity_store.add_member(conn, project_id, "u", owner, int(Role.PROJECT_ADMIN))
+                member_store.add_member(conn, project_id, "u", owner, int(Role.PROJECT_ADMIN))
 
     # -- authentication ---------------------------------------------------------------------
 
@@ -175,56 +228,32 @@ class IdentityService:
         """Check credentials with the source that owns the name: robot accounts by their
         prefix, the admin always in the database, everyone else by the auth mode."""
         if username.startswith(str(self.settings.get("robot_name_prefix") or "robot$")):
-            return await self._authenticate_robot(username, password)
+            return await self.authenticators.robot.authenticate(username, password)
         if self.settings.get("auth_mode") == "ldap_auth" and username != ADMIN:
-            return await self._authenticate_ldap_user(username, password)
-        return await self.db.run(self._authenticate_database_user, username, password)
-
-    async def _authenticate_robot(self, username: str, password: str) -> Principal | None:
-        """Robot accounts (``robot$…``): see ``harbor_twisted.core.robots``."""
-        from harbor_twisted.core import robots  # imported here: robots imports this module
-
-        prefix = str(self.settings.get("robot_name_prefix") or "robot$")
-        return await robots.authenticate(self.db, prefix, username, password)
-
-    async def _authenticate_ldap_user(self, username: str, password: str) -> Principal | None:
-        """LDAP/AD users (``ldap_auth``): see ``harbor_twisted.ldap``."""
-        from harbor_twisted.ldap.authenticator import LdapAuthenticator  # needs python-ldap
-
-        return await LdapAuthenticator(self).authenticate(username, password)
+            if self.authenticators.ldap is None:
+                return None
+            return await self.authenticators.ldap.authenticate(username, password)
+        return await self.authenticators.database.authenticate(username, password)
 
     async def _audit_login(self, username: str, client_ip: str, succeeded: bool) -> None:
-        record = identity_store.AuditRecord(
+        record = audit_store.AuditRecord(
             username=username,
             operation="login" if succeeded else "login_failed",
             resource_type="user",
             resource=username,
             client_ip=client_ip,
         )
-        await self.db.run(identity_store.write_audit, [record])
+        await self.db.run(audit_store.write_audit, [record])
 
     def forget_credentials(self) -> None:
         """Call after any password, user or membership change."""
         self.verified.clear()
 
-    @staticmethod
-    def _authenticate_database_user(
-        conn: Connection, username: str, password: str
-    ) -> Principal | None:
-        row = identity_store.get_user_by_name(conn, username)
-        if row is None or row.password_hash is None:
-            passwords.verify_password(passwords.DUMMY_HASH, password)  # same cost either way
-            return None
-        if not passwords.verify_password(row.password_hash, password):
-            return None
-        return principal_for(row)
-
     async def principal_by_name(self, username: str) -> Principal | None:
-        row = await self.db.run(identity_store.get_user_by_name, username)
+        row = await self.db.run(user_store.get_user_by_name, username)
         if row is not None and row.auth_source == "ldap":  # groups live in the directory
-            from harbor_twisted.ldap.authenticator import LdapAuthenticator
-
-            return await LdapAuthenticator(self).principal_for(row)
+            ldap = self.authenticators.ldap
+            return None if ldap is None else await ldap.principal_for(row)
         return None if row is None else principal_for(row)
 
     # -- projects ---------------------------------------------------------------------------
@@ -234,10 +263,10 @@ class IdentityService:
 
     @staticmethod
     def _project_access(conn: Connection, principal: Principal, name: str) -> ProjectAccess:
-        found = identity_store.get_project(conn, name)
+        found = project_store.get_project(conn, name)
         if found is None or principal.anonymous or principal.kind == "robot":
             return ProjectAccess(found, ())
-        roles = identity_store.member_roles(conn, found.id, principal.user_id, principal.group_ids)
+        roles = member_store.member_roles(conn, found.id, principal.user_id, principal.group_ids)
         return ProjectAccess(found, tuple(Role(r) for r in roles if r in Role._value2member_map_))
 
     @property
@@ -248,8 +277,8 @@ class IdentityService:
 def auth_mode_change_refusal(conn: Connection, wanted: str) -> str | None:
     """Why ``auth_mode`` may not become ``wanted`` now, or None: Harbor's rule is that the
     mode is fixed once users other than admin exist."""
-    current = identity_store.get_setting(conn, "auth_mode") or DEFAULT_SETTINGS["auth_mode"]
-    if current != wanted and identity_store.count_users_besides(conn, ADMIN) > 0:
+    current = settings_store.get_setting(conn, "auth_mode") or DEFAULT_SETTINGS["auth_mode"]
+    if current != wanted and user_store.count_users_besides(conn, ADMIN) > 0:
         return (
             f"auth_mode: cannot change from {current} to {wanted} once users other than "
             "admin exist (Harbor's rule); install a fresh instance instead"
@@ -289,8 +318,11 @@ class VerifiedCredentials:
         self._entries.clear()
 
 
-def principal_for(row: UserRow, group_ids: frozenset[int] = frozenset()) -> Principal:
-    return Principal("user", row.username, row.id, row.sysadmin, group_ids)
+class _NoRobots:
+    """Until services.py hands the robot authenticator over, robots cannot log in."""
+
+    async def authenticate(self, username: str, password: str) -> Principal | None:
+        return None
 
 
 def reset_password(db: Database, username: str, password: str) -> None:
@@ -299,14 +331,14 @@ def reset_password(db: Database, username: str, password: str) -> None:
     hashed = passwords.hash_password(password)
 
     def change(conn: Connection) -> None:
-        row = identity_store.get_user_by_name(conn, username)
+        row = user_store.get_user_by_name(conn, username)
         if row is None or row.auth_source != "db":
             raise LookupError(f"no database user named {username!r}")
-        identity_store.set_password_hash(conn, row.id, hashed)
-        identity_store.write_audit(
+        user_store.set_password_hash(conn, row.id, hashed)
+        audit_store.write_audit(
             conn,
             [
-                identity_store.AuditRecord(
+                audit_store.AuditRecord(
                     username="cli",
                     operation="update",
                     resource_type="user",

@@ -23,7 +23,7 @@ from harbor_twisted.core.selectors import (
     repository_selected,
     tag_selected,
 )
-from harbor_twisted.db import identity_store, immutable_store, quota_store
+from harbor_twisted.db import audit_store, immutable_store, quota_store
 from harbor_twisted.db.engine import Database
 from harbor_twisted.db.immutable_store import ImmutableRuleRecord
 from harbor_twisted.db.models import manifest, repository, tag
@@ -157,7 +157,7 @@ class ImmutabilityService:
             if any(_same_selectors(r, rule) for r in existing):
                 raise Conflict("an immutability rule with the same selectors already exists")
             rule_id = immutable_store.create_rule(conn, project.id, rule)
-            identity_store.write_audit(conn, [actor.record(
+            audit_store.write_audit(conn, [actor.record(
                 "create", "immutable_rule", f"{project.name}/immutabletagrules/{rule_id}",
                 project.id, rule)])
             return rule_id
@@ -183,7 +183,7 @@ class ImmutabilityService:
             if any(_same_selectors(r, rule) for r in others):
                 raise Conflict("an immutability rule with the same selectors already exists")
             immutable_store.update_rule(conn, project.id, rule_id, rule)
-            identity_store.write_audit(conn, [actor.record(
+            audit_store.write_audit(conn, [actor.record(
                 "update", "immutable_rule", f"{project.name}/immutabletagrules/{rule_id}",
                 project.id, rule)])
 
@@ -194,7 +194,7 @@ class ImmutabilityService:
             project = authorize(conn, actor.principal, ref, "immutable-tag", "delete").project
             if not immutable_store.delete_rule(conn, project.id, rule_id):
                 raise NotFound(f"immutability rule {rule_id} not found")
-            identity_store.write_audit(conn, [actor.record(
+            audit_store.write_audit(conn, [actor.record(
                 "delete", "immutable_rule", f"{project.name}/immutabletagrules/{rule_id}",
                 project.id)])
 

@@ -16,8 +16,9 @@ from harbor_twisted.core.errors import Conflict, Invalid, NotFound
 from harbor_twisted.core.identity import IdentityService
 from harbor_twisted.core.projects import ProjectRef, authorize
 from harbor_twisted.core.rbac import ROLE_NAMES, Principal, Role
-from harbor_twisted.db import identity_store
-from harbor_twisted.db.identity_store import Listing, MemberRecord
+from harbor_twisted.db import audit_store, member_store, user_store
+from harbor_twisted.db.listing import Listing
+from harbor_twisted.db.member_store import MemberRecord
 from harbor_twisted.ldap import dn as ldap_dn
 
 
@@ -49,26 +50,26 @@ def _entity(conn: Connection, request: MemberRequest) -> tuple[str, int, str]:
     """(entity_type, entity_id, name) of the user or group the request names."""
     if request.user_id is not None or request.username is not None:
         if request.user_id is not None:
-            row = identity_store.get_user_row(conn, request.user_id)
+            row = user_store.get_user_row(conn, request.user_id)
             label = f"id {request.user_id}"
         else:
-            row = identity_store.get_user_by_name(conn, request.username or "")
+            row = user_store.get_user_by_name(conn, request.username or "")
             label = repr(request.username)
         if row is None:
             raise NotFound(f"user {label} not found")
         return "u", row.id, row.username
     if request.group_id is not None:
-        group = identity_store.find_group(conn, group_id=request.group_id)
+        group = member_store.find_group(conn, group_id=request.group_id)
     else:
         dn = ldap_dn.canonical(request.ldap_group_dn or "")  # stored canonical at onboarding
-        group = identity_store.find_group(conn, ldap_group_dn=dn)
+        group = member_store.find_group(conn, ldap_group_dn=dn)
     if group is None:
         raise NotFound("user group not found (LDAP groups appear once onboarded)")
     return "g", group.id, group.group_name
 
 
 def _member(conn: Connection, project_id: int, member_id: int) -> MemberRecord:
-    found = identity_store.get_member(conn, project_id, member_id)
+    found = member_store.get_member(conn, project_id, member_id)
     if found is None:
         raise NotFound(f"member {member_id} not found in this project")
     return found
@@ -80,7 +81,7 @@ def _audit(
 ) -> None:
     detail = {"project": project, "entity_type": member.entity_type,
               "role_id": role_id, "role_name": role_name(role_id)}
-    identity_store.write_audit(
+    audit_store.write_audit(
         conn,
         [actor.record(operation, "project_member", f"{project}:{member.entity_name}",
                       project_id, detail)],
@@ -97,7 +98,7 @@ class MemberService:
     ) -> tuple[list[MemberRecord], int]:
         def run(conn: Connection) -> tuple[list[MemberRecord], int]:
             project = authorize(conn, principal, ref, "member", "list").project
-            return listed(identity_store.list_members, conn, project.id, listing)
+            return listed(member_store.list_members, conn, project.id, listing)
 
         return await self.db.run(run)
 
@@ -120,11 +121,11 @@ class MemberService:
             project = authorize(conn, actor.principal, ref, "member", "create").project
             entity_type, entity_id, name = _entity(conn, request)
             kind = "user" if entity_type == "u" else "group"
-            if identity_store.find_member(conn, project.id, entity_type, entity_id):
+            if member_store.find_member(conn, project.id, entity_type, entity_id):
                 raise Conflict(f"the {kind} {name} is already a member of project "
                                f"{project.name}")
             try:
-                member_id = identity_store.add_member(
+                member_id = member_store.add_member(
                     conn, project.id, entity_type, entity_id, int(role)
                 )
             except IntegrityError:
@@ -145,7 +146,7 @@ class MemberService:
             member = _member(conn, project.id, member_id)
             if member.role_id == int(role):
                 return
-            identity_store.set_member_role(conn, member_id, int(role))
+            member_store.set_member_role(conn, member_id, int(role))
             _audit(conn, actor, "update", project.name, member, project.id, int(role))
 
         await self.db.run(run)
@@ -155,7 +156,7 @@ class MemberService:
         def run(conn: Connection) -> None:
             project = authorize(conn, actor.principal, ref, "member", "delete").project
             member = _member(conn, project.id, member_id)
-            identity_store.delete_member(conn, member_id)
+            member_store.delete_member(conn, member_id)
             _audit(conn, actor, "delete", project.name, member, project.id, member.role_id)
 
         await self.db.run(run)

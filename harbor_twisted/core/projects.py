@@ -3,6 +3,7 @@ metadata, deletion once empty — each change audited in its own transaction."""
 
 from __future__ import annotations
 
+import builtins
 import re
 from dataclasses import dataclass, field
 
@@ -10,6 +11,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 from twisted.internet.threads import deferToThread
 
+from harbor_twisted.common import webhook_secrets as webhook_secrets
 from harbor_twisted.core import rbac
 from harbor_twisted.core.audit import Actor, listed, roles_allowing
 from harbor_twisted.core.errors import (
@@ -22,9 +24,17 @@ from harbor_twisted.core.errors import (
 )
 from harbor_twisted.core.identity import IdentityService
 from harbor_twisted.core.rbac import Principal, Role
-from harbor_twisted.db import identity_store, quota_store, retention_store, webhook_store
-from harbor_twisted.db.identity_store import AuditEntry, Listing, ProjectRecord, Visibility
-from harbor_twisted.webhooks import secrets as webhook_secrets
+from harbor_twisted.db import (
+    audit_store,
+    member_store,
+    project_store,
+    quota_store,
+    retention_store,
+    webhook_store,
+)
+from harbor_twisted.db.audit_store import AuditEntry
+from harbor_twisted.db.listing import Listing
+from harbor_twisted.db.project_store import ProjectRecord, Visibility
 
 NAME = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*")
 NAME_MAX = 255
@@ -52,10 +62,10 @@ class ProjectRef:
 
     def find(self, conn: Connection) -> ProjectRecord | None:
         if self.project_id is not None:
-            return identity_store.find_project(conn, project_id=self.project_id)
+            return project_store.find_project(conn, project_id=self.project_id)
         if not self.text or len(self.text) > NAME_MAX:
             return None
-        return identity_store.find_project(conn, name=self.text)
+        return project_store.find_project(conn, name=self.text)
 
 
 @dataclass(frozen=True)
@@ -83,7 +93,7 @@ class ProjectView:
 def user_roles(conn: Connection, principal: Principal, project_id: int) -> tuple[Role, ...]:
     if principal.kind != "user":
         return ()
-    held = identity_store.project_roles(conn, [project_id], principal.user_id,
+    held = project_store.project_roles(conn, [project_id], principal.user_id,
                                         principal.group_ids)
     return tuple(Role(r) for r in held.get(project_id, []) if r in Role._value2member_map_)
 
@@ -142,11 +152,11 @@ def _views(
     conn: Connection, principal: Principal, records: list[ProjectRecord]
 ) -> list[ProjectView]:
     ids = [r.id for r in records]
-    metadata = identity_store.project_metadata_values(conn, ids)
-    counts = identity_store.repository_counts(conn, [r.name for r in records])
+    metadata = project_store.project_metadata_values(conn, ids)
+    counts = project_store.repository_counts(conn, [r.name for r in records])
     roles: dict[int, list[int]] = {}
     if principal.kind == "user":
-        roles = identity_store.project_roles(conn, ids, principal.user_id, principal.group_ids)
+        roles = project_store.project_roles(conn, ids, principal.user_id, principal.group_ids)
     return [
         ProjectView(
             record,
@@ -204,7 +214,7 @@ class ProjectService:
             )
 
         def run(conn: Connection) -> tuple[list[ProjectView], int]:
-            records, total = listed(identity_store.list_projects, conn, listing, visibility)
+            records, total = listed(project_store.list_projects, conn, listing, visibility)
             return _views(conn, principal, records), total
 
         return await self.db.run(run)
@@ -240,13 +250,13 @@ class ProjectService:
             access = authorize(conn, principal, ref, "project", "read")
             project = access.project
             result: dict[str, object] = {
-                "repo_count": identity_store.repository_counts(conn, [project.name])[
+                "repo_count": project_store.repository_counts(conn, [project.name])[
                     project.name
                 ],
                 "chart_count": 0,
             }
             if access.allows(principal, "member", "list"):
-                counts = identity_store.member_role_counts(conn, project.id)
+                counts = member_store.member_role_counts(conn, project.id)
                 for role, key in _SUMMARY_KEYS.items():
                     result[key] = counts.get(int(role), 0)
             quota = quota_store.get_quota(conn, project_id=project.id)
@@ -259,10 +269,10 @@ class ProjectService:
 
     async def logs(
         self, principal: Principal, ref: ProjectRef, listing: Listing
-    ) -> tuple[list[AuditEntry], int]:
+    ) -> tuple[builtins.list[AuditEntry], int]:
         def run(conn: Connection) -> tuple[list[AuditEntry], int]:
             access = authorize(conn, principal, ref, "log", "list")
-            return listed(identity_store.list_audit, conn, listing, project_id=access.project.id)
+            return listed(audit_store.list_audit, conn, listing, project_id=access.project.id)
 
         return await self.db.run(run)
 
@@ -309,20 +319,20 @@ def _single(values: dict[str, object]) -> tuple[str, str]:
 def _create(
     conn: Connection, actor: Actor, name: str, metadata: dict[str, str], storage_limit: int
 ) -> int:
-    if identity_store.get_project(conn, name) is not None:
+    if project_store.get_project(conn, name) is not None:
         raise Conflict(f"The project named {name} already exists")
     values = dict(metadata)
     public = values.pop("public", "false") == "true"
     owner_id = actor.principal.user_id
     try:
-        project_id = identity_store.create_project(conn, name, owner_id, public)
+        project_id = project_store.create_project(conn, name, owner_id, public)
     except IntegrityError:
         raise Conflict(f"The project named {name} already exists") from None
-    identity_store.put_project_metadata(conn, project_id, values)
+    project_store.put_project_metadata(conn, project_id, values)
     quota_store.create_quota(conn, project_id, storage_limit)
     if owner_id is not None:
-        identity_store.add_member(conn, project_id, "u", owner_id, int(Role.PROJECT_ADMIN))
-    identity_store.write_audit(
+        member_store.add_member(conn, project_id, "u", owner_id, int(Role.PROJECT_ADMIN))
+    audit_store.write_audit(
         conn, [actor.record("create", "project", name, project_id,
                             {"public": public, "storage_limit": storage_limit})]
     )
@@ -339,7 +349,7 @@ def _update_metadata(
     if not values:
         return
     if how == "add":
-        existing = identity_store.project_metadata_values(conn, [project.id])[project.id]
+        existing = project_store.project_metadata_values(conn, [project.id])[project.id]
         taken = [key for key in values if key == "public" or key in existing]
         if taken:
             raise Conflict(f"metadata {', '.join(taken)} already exists in project "
@@ -348,11 +358,11 @@ def _update_metadata(
     changes: dict[str, object] = {}
     if "public" in extra:
         changes["public"] = extra.pop("public") == "true"
-    identity_store.update_project(conn, project.id, **changes)
-    identity_store.put_project_metadata(conn, project.id, extra)
+    project_store.update_project(conn, project.id, **changes)
+    project_store.put_project_metadata(conn, project.id, extra)
     changes.update(extra)
     resource_type = "project" if how == "project" else "project_metadata"
-    identity_store.write_audit(
+    audit_store.write_audit(
         conn, [actor.record("update", resource_type, project.name, project.id, changes)]
     )
 
@@ -362,16 +372,16 @@ def _delete_metadata(conn: Connection, actor: Actor, ref: ProjectRef, key: str) 
     project = access.project
     if key == "public":
         raise Invalid("metadata public cannot be deleted; set it to 'false' instead")
-    if not identity_store.delete_project_metadata(conn, project.id, key):
+    if not project_store.delete_project_metadata(conn, project.id, key):
         raise NotFound(f"metadata {key} not found in project {project.name}")
-    identity_store.update_project(conn, project.id)
-    identity_store.write_audit(
+    project_store.update_project(conn, project.id)
+    audit_store.write_audit(
         conn, [actor.record("delete", "project_metadata", f"{project.name}:{key}", project.id)]
     )
 
 
 def _deletable(conn: Connection, project: ProjectRecord) -> tuple[bool, str]:
-    if identity_store.repository_counts(conn, [project.name])[project.name]:
+    if project_store.repository_counts(conn, [project.name])[project.name]:
         return False, "the project contains repositories, can not be deleted"
     return True, ""
 
@@ -385,9 +395,9 @@ def _delete(conn: Connection, actor: Actor, ref: ProjectRef) -> list[int]:
         raise PreconditionFailed(message)
     retention_store.delete_project_policy(conn, project.id)  # and its schedule
     webhooks = webhook_store.delete_project_policies(conn, project.id)  # and executions
-    identity_store.delete_project(conn, project.id)
+    project_store.delete_project(conn, project.id)
     # Detached like the project's other entries: its id may be handed out again.
-    identity_store.write_audit(
+    audit_store.write_audit(
         conn, [actor.record("delete", "project", project.name, None, {"project_id": project.id})]
     )
     return [policy.id for policy in webhooks]

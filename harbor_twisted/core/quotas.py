@@ -8,21 +8,14 @@ from __future__ import annotations
 from sqlalchemy import Connection
 
 from harbor_twisted.core.audit import Actor
-from harbor_twisted.core.errors import Forbidden, Invalid, NotFound, Unauthenticated
-from harbor_twisted.core.rbac import Principal
-from harbor_twisted.db import identity_store, quota_store
+from harbor_twisted.core.errors import Invalid, NotFound
+from harbor_twisted.core.rbac import Principal, require_sysadmin
+from harbor_twisted.db import audit_store, quota_store
 from harbor_twisted.db.engine import Database
 from harbor_twisted.db.quota_store import QuotaRecord
 
 SORT_KEYS = frozenset(quota_store.SORTABLE)
 MAX_BYTES = 2**63 - 1
-
-
-def require_admin(principal: Principal) -> None:
-    if principal.anonymous:
-        raise Unauthenticated("authentication required")
-    if not principal.sysadmin:
-        raise Forbidden("only system administrators may read or change quotas")
 
 
 def check_limit(value: object, what: str = "hard.storage") -> int:
@@ -41,7 +34,7 @@ class QuotaService:
         self, principal: Principal, reference: str | None, reference_id: str | None,
         sorts: list[tuple[str, bool]], page: int, page_size: int,
     ) -> tuple[list[QuotaRecord], int]:
-        require_admin(principal)
+        require_sysadmin(principal, "read or change quotas")
         if reference not in (None, "", "project"):
             return [], 0  # Harbor's only reference type is project
         project_id = None
@@ -56,14 +49,14 @@ class QuotaService:
                                  (page - 1) * page_size, page_size)
 
     async def get(self, principal: Principal, quota_id: int) -> QuotaRecord:
-        require_admin(principal)
+        require_sysadmin(principal, "read or change quotas")
         found = await self.db.run(lambda conn: quota_store.get_quota(conn, quota_id=quota_id))
         if found is None:
             raise NotFound(f"quota {quota_id} not found")
         return found
 
     async def set_hard(self, actor: Actor, quota_id: int, hard: int) -> None:
-        require_admin(actor.principal)
+        require_sysadmin(actor.principal, "read or change quotas")
         check_limit(hard)
 
         def run(conn: Connection) -> None:
@@ -71,7 +64,7 @@ class QuotaService:
             if found is None:
                 raise NotFound(f"quota {quota_id} not found")
             quota_store.set_hard(conn, quota_id, hard)
-            identity_store.write_audit(conn, [actor.record(
+            audit_store.write_audit(conn, [actor.record(
                 "update", "quota", found.project_name, found.project_id,
                 {"hard": {"storage": hard}, "previous": {"storage": found.hard}})])
 

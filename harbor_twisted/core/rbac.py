@@ -9,6 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import TYPE_CHECKING
+
+from harbor_twisted.core.errors import Forbidden, Unauthenticated
+
+if TYPE_CHECKING:
+    from harbor_twisted.db.user_store import UserRow
 
 
 class Role(IntEnum):
@@ -192,3 +198,21 @@ def registry_actions(
         )
     ]
     return granted
+
+
+def principal_for(row: UserRow, group_ids: frozenset[int] = frozenset()) -> Principal:
+    """The principal of a user row (a database or onboarded LDAP user)."""
+    return Principal("user", row.username, row.id, row.sysadmin, group_ids)
+
+
+def require_signed_in(principal: Principal) -> None:
+    if principal.anonymous:
+        raise Unauthenticated("authentication required")
+
+
+def require_sysadmin(principal: Principal, may: str = "do this") -> None:
+    """401 for anonymous callers, 403 unless a system administrator: "only system
+    administrators may <may>"."""
+    require_signed_in(principal)
+    if not principal.sysadmin:
+        raise Forbidden(f"only system administrators may {may}")

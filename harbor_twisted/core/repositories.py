@@ -11,16 +11,17 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
+from harbor_twisted.common.names import is_valid_name
 from harbor_twisted.core import immutability
 from harbor_twisted.core.audit import Actor, listed, roles_allowing
 from harbor_twisted.core.errors import NotFound
 from harbor_twisted.core.projects import Access, ProjectRef, authorize
 from harbor_twisted.core.rbac import Principal
-from harbor_twisted.db import artifact_store, identity_store, quota_store
-from harbor_twisted.db.artifact_store import RepositoryRecord, RepositoryScope
+from harbor_twisted.db import audit_store, quota_store, repository_store
 from harbor_twisted.db.engine import Database
-from harbor_twisted.db.identity_store import Filter, Listing, Sort, Visibility
-from harbor_twisted.registry.names import is_valid_name
+from harbor_twisted.db.listing import Filter, Listing, Sort
+from harbor_twisted.db.project_store import Visibility
+from harbor_twisted.db.repository_store import RepositoryRecord, RepositoryScope
 
 SEARCH_LIMIT = 100
 
@@ -46,7 +47,7 @@ def locate(
     access = authorize(conn, principal, ProjectRef(project_name, is_name=True), resource,
                        action)
     full = f"{access.project.name}/{repository_name}"
-    found = artifact_store.get_repository(conn, full) if is_valid_name(full) else None
+    found = repository_store.get_repository(conn, full) if is_valid_name(full) else None
     if found is None:
         raise NotFound(f"repository {full} not found")
     return Located(access, found)
@@ -84,7 +85,7 @@ class RepositoryService:
                                "repository", "list")
             scope = RepositoryScope(project_id=access.project.id,
                                     project_name=access.project.name)
-            return listed(artifact_store.list_repositories, conn, listing, scope)
+            return listed(repository_store.list_repositories, conn, listing, scope)
 
         return await self.db.run(run)
 
@@ -93,7 +94,7 @@ class RepositoryService:
     ) -> tuple[list[RepositoryRecord], int]:
         scope = visible_scope(principal)
         return await self.db.run(
-            lambda conn: listed(artifact_store.list_repositories, conn, listing, scope)
+            lambda conn: listed(repository_store.list_repositories, conn, listing, scope)
         )
 
     async def search(self, principal: Principal, text: str) -> list[RepositoryRecord]:
@@ -101,7 +102,7 @@ class RepositoryService:
         listing = Listing((Filter("name", "fuzzy", (text,)),), (Sort("name"),), 1,
                           SEARCH_LIMIT)
         records, _ = await self.db.run(
-            lambda conn: listed(artifact_store.list_repositories, conn, listing,
+            lambda conn: listed(repository_store.list_repositories, conn, listing,
                                 visible_scope(principal))
         )
         return records
@@ -122,8 +123,8 @@ class RepositoryService:
             found = locate(conn, actor.principal, project_name, repository_name,
                            "repository", "update")
             repository = found.repository
-            artifact_store.set_description(conn, repository.id, description)
-            identity_store.write_audit(conn, [actor.record(
+            repository_store.set_description(conn, repository.id, description)
+            audit_store.write_audit(conn, [actor.record(
                 "update", "repository", repository.name, found.access.project.id,
                 {"description": description},
             )])
@@ -139,12 +140,12 @@ class RepositoryService:
                            "repository", "delete")
             repository = found.repository
             immutability.check_repository_delete(conn, repository.name, repository.id)
-            digests = artifact_store.delete_repository(conn, repository.id)
+            digests = repository_store.delete_repository(conn, repository.id)
             project_id = found.access.project.id
             quota_store.release(conn, project_id, found.access.project.name)
             records = [actor.record("delete", "artifact", f"{repository.name}@{digest}",
                                     project_id) for digest in digests]
             records.append(actor.record("delete", "repository", repository.name, project_id))
-            identity_store.write_audit(conn, records)
+            audit_store.write_audit(conn, records)
 
         await self.db.run(run)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from harbor_twisted.common.cron import InvalidCron, check_cron
 from harbor_twisted.core.errors import Invalid
 from harbor_twisted.core.selectors import (
     TAG_DECORATIONS,
@@ -22,7 +23,6 @@ from harbor_twisted.core.selectors import (
     repository_selected,
     tag_selected,
 )
-from harbor_twisted.jobs.cron import InvalidCron, check_cron
 
 MAX_RULES = 15
 # template -> (parameter, unit shown by Harbor's metadata)

@@ -10,18 +10,18 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from harbor_twisted.common.clock import utcnow
+from harbor_twisted.common.cron import next_after
 from harbor_twisted.config import Config
 from harbor_twisted.core.audit import Actor
 from harbor_twisted.core.errors import Conflict, Invalid, NotFound, Unauthenticated
 from harbor_twisted.core.projects import Access, ProjectRef, authorize
 from harbor_twisted.core.rbac import Principal
 from harbor_twisted.core.retention import PolicyRequest, check_policy
-from harbor_twisted.db import identity_store, job_store, retention_store
-from harbor_twisted.db.clock import utcnow
+from harbor_twisted.db import audit_store, job_store, project_store, retention_store
 from harbor_twisted.db.engine import Database
 from harbor_twisted.db.job_store import Execution
 from harbor_twisted.db.retention_store import VENDOR, PolicyRecord, TaskRecord
-from harbor_twisted.jobs.cron import next_after
 
 RESOURCE = "tag-retention"
 
@@ -63,7 +63,7 @@ class RetentionControl:
             policy_id = retention_store.create_policy(conn, project.id, request.rules,
                                                       trigger_of(request.cron))
             _schedule(conn, policy_id, request.cron)
-            identity_store.put_project_metadata(conn, project.id,
+            project_store.put_project_metadata(conn, project.id,
                                                 {"retention_id": str(policy_id)})
             self._audit(conn, actor, "create", project.name, project.id, policy_id, request)
             return policy_id
@@ -74,7 +74,7 @@ class RetentionControl:
     def _audit(conn: Connection, actor: Actor, operation: str, project_name: str,
                project_id: int, policy_id: int, request: PolicyRequest | None) -> None:
         detail = None if request is None else {"rules": request.rules, "cron": request.cron}
-        identity_store.write_audit(conn, [actor.record(
+        audit_store.write_audit(conn, [actor.record(
             operation, "retention_policy", f"{project_name}/retentions/{policy_id}",
             project_id, detail)])
 
@@ -101,7 +101,7 @@ class RetentionControl:
         def run(conn: Connection) -> None:
             _, access = _find(conn, actor.principal, policy_id, "delete")
             retention_store.delete_policy(conn, policy_id)
-            identity_store.delete_project_metadata(conn, access.project.id, "retention_id")
+            project_store.delete_project_metadata(conn, access.project.id, "retention_id")
             self._audit(conn, actor, "delete", access.project.name, access.project.id,
                         policy_id, None)
 
@@ -116,7 +116,7 @@ class RetentionControl:
             execution_id = job_store.create_execution(
                 conn, VENDOR, "retention", params, self.config.job_retry_limit)
             retention_store.claim_execution(conn, execution_id, policy_id)
-            identity_store.write_audit(conn, [actor.record(
+            audit_store.write_audit(conn, [actor.record(
                 "create", "retention_execution",
                 f"{access.project.name}/retentions/{policy_id}/executions/{execution_id}",
                 access.project.id, params)])
@@ -146,7 +146,7 @@ class RetentionControl:
             _, access = self._execution(conn, actor.principal, policy_id, execution_id,
                                         "update")
             job_store.request_stop(conn, VENDOR, execution_id)
-            identity_store.write_audit(conn, [actor.record(
+            audit_store.write_audit(conn, [actor.record(
                 "stop", "retention_execution",
                 f"{access.project.name}/retentions/{policy_id}/executions/{execution_id}",
                 access.project.id)])

@@ -89,7 +89,8 @@ class SessionService:
         if principal is None or principal.kind != "user" or principal.user_id is None:
             return None
         sid = secrets.token_urlsafe(32)
-        previous = hash_sid(previous_sid) if _plausible(previous_sid) else None
+        previous = (hash_sid(previous_sid)
+                    if previous_sid is not None and _plausible(previous_sid) else None)
         await self.db.run(self._create, hash_sid(sid), principal, client_ip, previous)
         return Session(sid, principal)
 

@@ -10,19 +10,21 @@ modes it is stored unchecked, so groups can be prepared before switching.
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from harbor_twisted.core.audit import Actor, listed
-from harbor_twisted.core.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
+from harbor_twisted.core.errors import Conflict, Invalid, NotFound
 from harbor_twisted.core.identity import IdentityService
-from harbor_twisted.core.rbac import Principal
-from harbor_twisted.db import group_store, identity_store
-from harbor_twisted.db.identity_store import Filter, GroupRecord, Listing
+from harbor_twisted.core.ldap_admin import LdapService
+from harbor_twisted.core.rbac import Principal, require_signed_in, require_sysadmin
+from harbor_twisted.db import audit_store, group_store
+from harbor_twisted.db.listing import Filter, Listing
+from harbor_twisted.db.member_store import GroupRecord
 from harbor_twisted.ldap import dn as dns
-from harbor_twisted.ldap.service import LdapService
 
 LDAP_GROUP, HTTP_GROUP, OIDC_GROUP = 1, 2, 3
 GROUP_TYPES = {LDAP_GROUP: "LDAP", HTTP_GROUP: "HTTP", OIDC_GROUP: "OIDC"}
@@ -35,17 +37,6 @@ class NewGroup:
     group_name: str | None
     group_type: int | None
     ldap_group_dn: str | None
-
-
-def _signed_in(principal: Principal) -> None:
-    if principal.anonymous:
-        raise Unauthenticated("authentication required")
-
-
-def _require_admin(principal: Principal) -> None:
-    _signed_in(principal)
-    if not principal.sysadmin:
-        raise Forbidden("only system administrators may manage user groups")
 
 
 def check_name(name: str | None) -> str:
@@ -99,7 +90,7 @@ def _audit(conn: Connection, actor: Actor, operation: str, group: GroupRecord,
     detail: dict[str, object] = {"group_type": group.group_type}
     if group.ldap_group_dn:
         detail["ldap_group_dn"] = group.ldap_group_dn
-    identity_store.write_audit(
+    audit_store.write_audit(
         conn, [actor.record(operation, "user_group", group.group_name,
                             detail={**detail, **(extra or {})})]
     )
@@ -114,7 +105,7 @@ class UserGroupService:
         self, principal: Principal, listing: Listing, ldap_group_dn: str | None = None
     ) -> tuple[list[GroupRecord], int]:
         """System admins only; under ``ldap_auth`` only LDAP groups, as Harbor lists them."""
-        _require_admin(principal)
+        require_sysadmin(principal, "manage user groups")
         group_type = LDAP_GROUP if self.identity.settings.get("auth_mode") == "ldap_auth" else None
         return await self.db.run(
             lambda conn: listed(group_store.list_groups, conn, listing, group_type, ldap_group_dn)
@@ -122,18 +113,18 @@ class UserGroupService:
 
     async def search(
         self, principal: Principal, group_name: str, page: int, page_size: int
-    ) -> tuple[list[GroupRecord], int]:
-        _signed_in(principal)
+    ) -> tuple[builtins.list[GroupRecord], int]:
+        require_signed_in(principal)
         listing = Listing((Filter("group_name", "fuzzy", (group_name,)),), (), page, page_size)
         return await self.db.run(lambda conn: listed(group_store.list_groups, conn, listing))
 
     async def get(self, principal: Principal, group_id: int) -> GroupRecord:
-        _require_admin(principal)
+        require_sysadmin(principal, "manage user groups")
         return await self.db.run(_existing, group_id)
 
     async def create(self, actor: Actor, new: NewGroup) -> int:
         """Raises LdapUnavailable or LdapFailed when the directory cannot be asked."""
-        _require_admin(actor.principal)
+        require_sysadmin(actor.principal, "manage user groups")
         name, group_type, dn = normalized(new)
         if dn is not None and self.identity.settings.get("auth_mode") == "ldap_auth":
             found = await LdapService(self.identity).search_groups(actor.principal, None, dn)
@@ -158,7 +149,7 @@ class UserGroupService:
 
     async def rename(self, actor: Actor, group_id: int, group_name: str | None) -> None:
         """Only the name changes (as in Harbor); the type and DN identify the group."""
-        _require_admin(actor.principal)
+        require_sysadmin(actor.principal, "manage user groups")
         name = check_name(group_name)
 
         def run(conn: Connection) -> None:
@@ -177,7 +168,7 @@ class UserGroupService:
 
     async def delete(self, actor: Actor, group_id: int) -> None:
         """Removes the group and every project membership it held."""
-        _require_admin(actor.principal)
+        require_sysadmin(actor.principal, "manage user groups")
 
         def run(conn: Connection) -> None:
             group = _existing(conn, group_id)

@@ -7,6 +7,7 @@ thread with the lookup, never on the reactor; any change forgets cached credenti
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import re
 from dataclasses import dataclass
@@ -22,12 +23,12 @@ from harbor_twisted.core.errors import (
     Invalid,
     NotFound,
     PreconditionFailed,
-    Unauthenticated,
 )
 from harbor_twisted.core.identity import ADMIN, IdentityService
-from harbor_twisted.core.rbac import Principal
-from harbor_twisted.db import identity_store
-from harbor_twisted.db.identity_store import Filter, Listing, UserRecord
+from harbor_twisted.core.rbac import Principal, require_signed_in, require_sysadmin
+from harbor_twisted.db import audit_store, user_store
+from harbor_twisted.db.listing import Filter, Listing
+from harbor_twisted.db.user_store import UserRecord
 
 FIELD_MAX = 255
 # Harbor refuses , ~ # $ %; ":" would break Basic credentials, "$" also keeps robot$ names
@@ -54,19 +55,8 @@ class ProfileChange:
     comment: str | None = None
 
 
-def _signed_in(principal: Principal) -> None:
-    if principal.anonymous:
-        raise Unauthenticated("authentication required")
-
-
-def _require_admin(principal: Principal) -> None:
-    _signed_in(principal)
-    if not principal.sysadmin:
-        raise Forbidden("only system administrators may do this")
-
-
 def _self_or_admin(principal: Principal, user_id: int, verb: str) -> None:
-    _signed_in(principal)
+    require_signed_in(principal)
     if not principal.sysadmin and principal.user_id != user_id:
         raise Forbidden(f"Not authorized to {verb} user: {user_id}")
 
@@ -99,8 +89,8 @@ def check_password(password: str) -> None:
         raise Invalid(str(error)) from None
 
 
-def _existing(conn: Connection, user_id: int) -> identity_store.UserRow:
-    row = identity_store.get_user_row(conn, user_id)
+def _existing(conn: Connection, user_id: int) -> user_store.UserRow:
+    row = user_store.get_user_row(conn, user_id)
     if row is None:
         raise NotFound(f"user {user_id} not found")
     return row
@@ -114,29 +104,29 @@ class UserService:
     # -- reading ---------------------------------------------------------------------------
 
     async def current(self, principal: Principal) -> UserRecord:
-        _signed_in(principal)
+        require_signed_in(principal)
         if principal.kind != "user" or principal.user_id is None:
             raise PreconditionFailed(f"no user profile for a {principal.kind} account")
         return await self.get(principal, principal.user_id)
 
     async def get(self, principal: Principal, user_id: int) -> UserRecord:
         _self_or_admin(principal, user_id, "read")
-        found = await self.db.run(identity_store.get_user_record, user_id)
+        found = await self.db.run(user_store.get_user_record, user_id)
         if found is None:
             raise NotFound(f"user {user_id} not found")
         return found
 
     async def list(self, principal: Principal, listing: Listing) -> tuple[list[UserRecord], int]:
-        _require_admin(principal)
-        return await self.db.run(lambda conn: listed(identity_store.list_users, conn, listing))
+        require_sysadmin(principal)
+        return await self.db.run(lambda conn: listed(user_store.list_users, conn, listing))
 
     async def search(
         self, principal: Principal, username: str, page: int, page_size: int
-    ) -> tuple[list[UserRecord], int]:
+    ) -> tuple[builtins.list[UserRecord], int]:
         """Open to every signed-in caller: names and ids only, for adding members."""
-        _signed_in(principal)
+        require_signed_in(principal)
         listing = Listing((Filter("username", "fuzzy", (username,)),), (), page, page_size)
-        return await self.db.run(lambda conn: listed(identity_store.list_users, conn, listing))
+        return await self.db.run(lambda conn: listed(user_store.list_users, conn, listing))
 
     # -- changing --------------------------------------------------------------------------
 
@@ -146,7 +136,7 @@ class UserService:
         if self.identity.settings.get("auth_mode", "db_auth") != "db_auth":
             raise Forbidden("creating local users is not allowed under this auth mode")
         if not principal.sysadmin and not self.identity.settings.get("self_registration"):
-            _require_admin(principal)
+            require_sysadmin(principal)
         check_username(new.username)
         check_email(new.email)
         check_text("realname", new.realname)
@@ -178,12 +168,12 @@ class UserService:
         self.identity.forget_credentials()
 
     async def set_sysadmin(self, actor: Actor, user_id: int, flag: bool) -> None:
-        _require_admin(actor.principal)
+        require_sysadmin(actor.principal)
         await self.db.run(_set_sysadmin, actor, user_id, flag)
         self.identity.forget_credentials()
 
     async def delete(self, actor: Actor, user_id: int) -> None:
-        _require_admin(actor.principal)
+        require_sysadmin(actor.principal)
         if actor.principal.user_id == user_id:
             raise Forbidden(f"User with ID {user_id} cannot be deleted")
         await self.db.run(_delete, actor, user_id)
@@ -192,30 +182,30 @@ class UserService:
 
 def _create(conn: Connection, actor: Actor, new: NewUser) -> int:
     password_hash = passwords.hash_password(new.password)  # before any write: no lock held
-    if identity_store.get_user_by_name(conn, new.username) is not None:
+    if user_store.get_user_by_name(conn, new.username) is not None:
         raise Conflict(f"username {new.username} already exists")
-    if identity_store.email_in_use(conn, new.email):
+    if user_store.email_in_use(conn, new.email):
         raise Conflict(f"email {new.email} already exists")
     try:
-        user_id = identity_store.create_user(
+        user_id = user_store.create_user(
             conn, new.username, password_hash=password_hash, email=new.email,
             realname=new.realname, comment=new.comment,
         )
     except IntegrityError:
         raise Conflict(f"username {new.username} already exists") from None
-    identity_store.write_audit(conn, [actor.record("create", "user", new.username)])
+    audit_store.write_audit(conn, [actor.record("create", "user", new.username)])
     return user_id
 
 
 def _update_profile(conn: Connection, actor: Actor, user_id: int, change: ProfileChange) -> None:
     row = _existing(conn, user_id)
     values = {k: v for k, v in dataclasses.asdict(change).items() if v is not None}
-    if change.email is not None and identity_store.email_in_use(conn, change.email, user_id):
+    if change.email is not None and user_store.email_in_use(conn, change.email, user_id):
         raise Conflict(f"email {change.email} already exists")
     if not values:
         return
-    identity_store.update_user(conn, user_id, **values)
-    identity_store.write_audit(
+    user_store.update_user(conn, user_id, **values)
+    audit_store.write_audit(
         conn, [actor.record("update", "user", row.username, detail={"changed": sorted(values)})]
     )
 
@@ -231,8 +221,8 @@ def _change_password(
         raise Forbidden("Current password is incorrect")
     if passwords.verify_password(row.password_hash, new):
         raise Invalid("New password is identical to old password")
-    identity_store.set_password_hash(conn, user_id, passwords.hash_password(new))
-    identity_store.write_audit(
+    user_store.set_password_hash(conn, user_id, passwords.hash_password(new))
+    audit_store.write_audit(
         conn, [actor.record("update", "user", row.username, detail={"changed": ["password"]})]
     )
 
@@ -243,8 +233,8 @@ def _set_sysadmin(conn: Connection, actor: Actor, user_id: int, flag: bool) -> N
         raise Forbidden(f"the system admin flag of {row.username} cannot be changed here")
     if row.sysadmin == flag:
         return
-    identity_store.update_user(conn, user_id, sysadmin_flag=flag)
-    identity_store.write_audit(
+    user_store.update_user(conn, user_id, sysadmin_flag=flag)
+    audit_store.write_audit(
         conn, [actor.record("update", "user", row.username, detail={"sysadmin_flag": flag})]
     )
 
@@ -253,5 +243,5 @@ def _delete(conn: Connection, actor: Actor, user_id: int) -> None:
     row = _existing(conn, user_id)
     if row.username == ADMIN:
         raise Forbidden(f"User with ID {user_id} cannot be deleted")
-    identity_store.delete_user(conn, user_id)
-    identity_store.write_audit(conn, [actor.record("delete", "user", row.username)])
+    user_store.delete_user(conn, user_id)
+    audit_store.write_audit(conn, [actor.record("delete", "user", row.username)])

@@ -9,16 +9,13 @@ children of an index in the same repository are hidden from lists, as Harbor doe
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    DateTime,
-    Select,
     and_,
     case,
     delete,
@@ -27,34 +24,22 @@ from sqlalchemy import (
     func,
     insert,
     literal,
-    or_,
     select,
     true,
-    update,
 )
 from sqlalchemy.exc import IntegrityError
 
+from harbor_twisted.common.clock import utcnow
 from harbor_twisted.db import event_store
-from harbor_twisted.db.artifact_models import repository_info
-from harbor_twisted.db.clock import utcnow
-from harbor_twisted.db.identity_models import audit_log, project
-from harbor_twisted.db.identity_store import (
-    Filter,
-    Listing,
-    Sort,
-    Visibility,
-    _listed,
-    _user_or_member_of,
-)
+from harbor_twisted.db.listing import Filter, Listing, Sort, listed
 from harbor_twisted.db.models import (
     blob,
     manifest,
     manifest_blob,
     manifest_child,
-    repository,
-    repository_blob,
     tag,
 )
+from harbor_twisted.db.results import inserted_id
 
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
@@ -67,150 +52,7 @@ class TagExists(Exception):
 # -- repositories -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class RepositoryRecord:
-    id: int
-    name: str  # the full name, project/…
-    project_id: int
-    project_name: str
-    project_public: bool
-    description: str
-    creation_time: datetime
-    update_time: datetime
-    artifact_count: int = 0
-    pull_count: int = 0
-
-
-@dataclass(frozen=True)
-class RepositoryScope:
-    """Which repositories a listing covers: one project's, or those of the projects
-    ``visibility`` allows (None: every project) plus ``project_names`` (robot grants)."""
-
-    project_id: int | None = None
-    project_name: str | None = None
-    visibility: Visibility | None = None
-    project_names: frozenset[str] = field(default_factory=frozenset)
-
-
-def _project_part(conn: Connection) -> ColumnElement[str]:
-    """The project component of ``repository.name`` (empty without a slash)."""
-    if conn.dialect.name == "postgresql":
-        slash = func.strpos(repository.c.name, "/")
-    else:
-        slash = func.instr(repository.c.name, "/")
-    return case((slash > 0, func.substr(repository.c.name, 1, slash - 1)), else_=literal(""))
-
-
-def _latest(conn: Connection, *moments: ColumnElement[Any]) -> ColumnElement[Any]:
-    name = "greatest" if conn.dialect.name == "postgresql" else "max"
-    return getattr(func, name)(*moments, type_=DateTime(timezone=True))
-
-
-def _update_time(conn: Connection) -> ColumnElement[Any]:
-    """The last push, retag or description change; the creation time before any."""
-    created = repository.c.created_at
-    last_manifest = (
-        select(func.max(manifest.c.created_at))
-        .where(manifest.c.repository_id == repository.c.id)
-        .scalar_subquery()
-    )
-    last_tag = (
-        select(func.max(tag.c.updated_at)).where(tag.c.repository_id == repository.c.id)
-    ).scalar_subquery()
-    return _latest(
-        conn,
-        func.coalesce(last_manifest, created),
-        func.coalesce(last_tag, created),
-        func.coalesce(repository_info.c.update_time, created),
-    )
-
-
-def _repositories(conn: Connection) -> tuple[Select[Any], dict[str, ColumnElement[Any]]]:
-    update_time = _update_time(conn)
-    stmt = select(
-        repository.c.id,
-        repository.c.name,
-        repository.c.created_at,
-        project.c.id.label("project_id"),
-        project.c.name.label("project_name"),
-        project.c.public.label("project_public"),
-        func.coalesce(repository_info.c.description, "").label("description"),
-        update_time.label("update_time"),
-    ).select_from(
-        repository.join(project, project.c.name == _project_part(conn)).outerjoin(
-            repository_info, repository_info.c.repository_id == repository.c.id
-        )
-    )
-    columns: dict[str, ColumnElement[Any]] = {
-        "id": repository.c.id,
-        "repository_id": repository.c.id,
-        "name": repository.c.name,
-        "project_id": project.c.id,
-        "creation_time": repository.c.created_at,
-        "update_time": update_time,
-    }
-    return stmt, columns
-
-
-def _repository_record(row: Any) -> RepositoryRecord:
-    return RepositoryRecord(
-        row.id, row.name, row.project_id, row.project_name, bool(row.project_public),
-        row.description, row.created_at, row.update_time or row.created_at,
-    )
-
-
-def _scoped(stmt: Select[Any], scope: RepositoryScope) -> Select[Any]:
-    if scope.project_id is not None:
-        stmt = stmt.where(project.c.id == scope.project_id)
-        if scope.project_name is not None:  # lets the database use the name index
-            stmt = stmt.where(
-                repository.c.name.startswith(scope.project_name + "/", autoescape=True)
-            )
-        return stmt
-    if scope.visibility is None:
-        return stmt
-    visibility = scope.visibility
-    allowed: list[ColumnElement[bool]] = [false()]
-    if visibility.include_public:
-        allowed.append(project.c.public.is_(true()))
-    if visibility.user_id is not None or visibility.group_ids:
-        allowed.append(project.c.id.in_(
-            _user_or_member_of(visibility.user_id, visibility.group_ids, visibility.roles)
-        ))
-    if scope.project_names:
-        allowed.append(project.c.name.in_(sorted(scope.project_names)))
-    return stmt.where(or_(*allowed))
-
-
-def list_repositories(
-    conn: Connection, listing: Listing, scope: RepositoryScope
-) -> tuple[list[RepositoryRecord], int]:
-    """A page of repositories (newest first unless sorted otherwise), with their counts."""
-    stmt, columns = _repositories(conn)
-    rows, total = _listed(
-        conn, _scoped(stmt, scope), columns, listing, repository.c.id,
-        (Sort("creation_time", descending=True),),
-    )
-    return _with_counts(conn, [_repository_record(row) for row in rows]), total
-
-
-def get_repository(conn: Connection, name: str) -> RepositoryRecord | None:
-    stmt, _ = _repositories(conn)
-    row = conn.execute(stmt.where(repository.c.name == name)).first()
-    if row is None:
-        return None
-    return _with_counts(conn, [_repository_record(row)])[0]
-
-
-def _with_counts(conn: Connection, records: list[RepositoryRecord]) -> list[RepositoryRecord]:
-    counts = artifact_counts(conn, [r.id for r in records])
-    return [
-        replace(r, artifact_count=counts.get(r.id, 0), pull_count=pull_count(conn, r))
-        for r in records
-    ]
-
-
-def _child_of_index(candidate: Any) -> ColumnElement[bool]:
+def child_of_index(candidate: Any) -> ColumnElement[bool]:
     """``candidate`` (a manifest table or alias) is a child of an index in its repository."""
     parent = manifest.alias("parent")
     return exists(
@@ -221,86 +63,6 @@ def _child_of_index(candidate: Any) -> ColumnElement[bool]:
             manifest_child.c.child_digest == candidate.c.digest,
         )
     )
-
-
-def artifact_counts(conn: Connection, repository_ids: list[int]) -> dict[int, int]:
-    """Artifacts per repository, children of indexes not counted (Harbor's count)."""
-    if not repository_ids:
-        return {}
-    rows = conn.execute(
-        select(manifest.c.repository_id, func.count())
-        .where(manifest.c.repository_id.in_(repository_ids), ~_child_of_index(manifest))
-        .group_by(manifest.c.repository_id)
-    )
-    return {repository_id: count for repository_id, count in rows}
-
-
-def _pulls_of(record: RepositoryRecord) -> list[ColumnElement[bool]]:
-    return [
-        audit_log.c.project_id == record.project_id,
-        audit_log.c.operation == "pull",
-        audit_log.c.resource_type == "artifact",
-    ]
-
-
-def pull_count(conn: Connection, record: RepositoryRecord) -> int:
-    """Pulls of the repository's artifacts, as the registry recorded them in the audit log."""
-    by_tag = audit_log.c.resource.startswith(record.name + ":", autoescape=True)
-    by_digest = audit_log.c.resource.startswith(record.name + "@", autoescape=True)
-    return conn.execute(
-        select(func.count()).where(*_pulls_of(record), or_(by_tag, by_digest))
-    ).scalar_one()
-
-
-def last_pulls(
-    conn: Connection, record: RepositoryRecord, resources: Iterable[str]
-) -> dict[str, datetime]:
-    """The last pull of each ``repo:tag`` / ``repo@digest`` resource that was pulled."""
-    wanted = sorted(set(resources))
-    if not wanted:
-        return {}
-    rows = conn.execute(
-        select(audit_log.c.resource, func.max(audit_log.c.op_time))
-        .where(*_pulls_of(record), audit_log.c.resource.in_(wanted))
-        .group_by(audit_log.c.resource)
-    )
-    return {resource: moment for resource, moment in rows}
-
-
-def set_description(conn: Connection, repository_id: int, description: str) -> None:
-    now = utcnow()
-    changed = conn.execute(
-        update(repository_info)
-        .where(repository_info.c.repository_id == repository_id)
-        .values(description=description, update_time=now)
-    ).rowcount
-    if not changed:
-        conn.execute(
-            insert(repository_info).values(
-                repository_id=repository_id, description=description, update_time=now
-            )
-        )
-
-
-def delete_repository(conn: Connection, repository_id: int) -> list[str]:
-    """Remove the repository with its artifacts, tags and blob links; the digests of the
-    artifacts it listed (not children of indexes), for the audit log."""
-    roots = list(
-        conn.execute(
-            select(manifest.c.digest)
-            .where(manifest.c.repository_id == repository_id, ~_child_of_index(manifest))
-            .order_by(manifest.c.id)
-        ).scalars()
-    )
-    ids = select(manifest.c.id).where(manifest.c.repository_id == repository_id)
-    conn.execute(delete(tag).where(tag.c.repository_id == repository_id))
-    conn.execute(delete(manifest_child).where(manifest_child.c.parent_id.in_(ids)))
-    conn.execute(delete(manifest_blob).where(manifest_blob.c.manifest_id.in_(ids)))
-    conn.execute(delete(manifest).where(manifest.c.repository_id == repository_id))
-    conn.execute(delete(repository_blob).where(repository_blob.c.repository_id == repository_id))
-    conn.execute(delete(repository_info).where(repository_info.c.repository_id == repository_id))
-    conn.execute(delete(repository).where(repository.c.id == repository_id))
-    return roots
 
 
 # -- artifacts ----------------------------------------------------------------------------
@@ -383,7 +145,7 @@ def list_artifacts(
 ) -> tuple[list[ArtifactRecord], int]:
     """A page of the repository's artifacts, newest push first; ``tags`` filters apply."""
     stmt = _ARTIFACTS.where(
-        manifest.c.repository_id == repository_id, ~_child_of_index(manifest)
+        manifest.c.repository_id == repository_id, ~child_of_index(manifest)
     )
     others = []
     for flt in listing.filters:
@@ -392,7 +154,7 @@ def list_artifacts(
         else:
             others.append(flt)
     plain = Listing(tuple(others), listing.sorts, listing.page, listing.page_size)
-    rows, total = _listed(conn, stmt, ARTIFACT_COLUMNS, plain, manifest.c.id,
+    rows, total = listed(conn, stmt, ARTIFACT_COLUMNS, plain, manifest.c.id,
                           (Sort("push_time", descending=True),))
     return [_artifact(row) for row in rows], total
 
@@ -419,7 +181,7 @@ def blob_sizes(conn: Connection, artifact_ids: list[int]) -> dict[int, int]:
     """The config and layer bytes each manifest references."""
     if not artifact_ids:
         return {}
-    rows = conn.execute(
+    rows: Any = conn.execute(
         select(manifest_blob.c.manifest_id, func.sum(blob.c.size))
         .join(blob, blob.c.id == manifest_blob.c.blob_id)
         .where(manifest_blob.c.manifest_id.in_(artifact_ids))
@@ -510,7 +272,7 @@ def _delete_deeply(
         ).first()
         if tagged is not None or parents_of(conn, record.repository_id, record.digest):
             return  # still wanted: skip it, as Harbor skips such children
-    child_digests = list(
+    child_digests: list[str] = list(
         conn.execute(
             select(manifest_child.c.child_digest).where(manifest_child.c.parent_id == record.id)
         ).scalars()
@@ -546,7 +308,7 @@ TAG_COLUMNS: dict[str, ColumnElement[Any]] = {
 def list_tags(
     conn: Connection, artifact_id: int, listing: Listing
 ) -> tuple[list[TagRecord], int]:
-    rows, total = _listed(conn, select(tag).where(tag.c.manifest_id == artifact_id),
+    rows, total = listed(conn, select(tag).where(tag.c.manifest_id == artifact_id),
                           TAG_COLUMNS, listing, tag.c.id, (Sort("name"),))
     return [_tag(row) for row in rows], total
 
@@ -573,8 +335,8 @@ def create_tag(
         )
     except IntegrityError:  # pushed at the same moment; the transaction is rolled back
         raise TagExists(name) from None
-    event_store.record_tag_created(conn, result.inserted_primary_key[0], operator)
-    return result.inserted_primary_key[0]
+    event_store.record_tag_created(conn, inserted_id(result), operator)
+    return inserted_id(result)
 
 
 def delete_tag(conn: Connection, tag_id: int, operator: str | None = None) -> bool:

@@ -1,14 +1,27 @@
-"""Audit rows for registry operations, resolving each repository's project in the same
-transaction as the change they record."""
+"""Audit rows: writing them (registry operations resolve each repository's project in the
+same transaction as the change they record) and listing them."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    insert,
+    select,
+)
 
-from harbor_twisted.db.identity_models import project
-from harbor_twisted.db.identity_store import AuditRecord, write_audit
+from harbor_twisted.common.clock import utcnow
+from harbor_twisted.db.identity_models import (
+    audit_log,
+    project,
+)
+from harbor_twisted.db.listing import Listing, Sort, listed, user_or_member_of
+from harbor_twisted.db.project_store import Visibility
 
 
 @dataclass(frozen=True)
@@ -47,3 +60,87 @@ def write_registry_events(conn: Connection, events: list[RegistryEvent]) -> None
             for event in events
         ],
     )
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    username: str
+    operation: str
+    resource_type: str
+    resource: str
+    client_ip: str = ""
+    project_id: int | None = None
+    detail: dict[str, Any] | None = None
+
+
+def write_audit(conn: Connection, records: list[AuditRecord]) -> None:
+    if not records:
+        return
+    now = utcnow()
+    conn.execute(
+        insert(audit_log),
+        [
+            {
+                "project_id": record.project_id,
+                "username": record.username,
+                "client_ip": record.client_ip,
+                "operation": record.operation,
+                "resource_type": record.resource_type,
+                "resource": record.resource,
+                "detail": json.dumps(record.detail) if record.detail else None,
+                "op_time": now,
+            }
+            for record in records
+        ],
+    )
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    project_id: int | None
+    username: str
+    client_ip: str
+    operation: str
+    resource_type: str
+    resource: str
+    op_time: datetime
+
+
+AUDIT_COLUMNS: dict[str, ColumnElement[Any]] = {
+    "id": audit_log.c.id,
+    "username": audit_log.c.username,
+    "resource": audit_log.c.resource,
+    "resource_type": audit_log.c.resource_type,
+    "operation": audit_log.c.operation,
+    "op_time": audit_log.c.op_time,
+    "client_ip": audit_log.c.client_ip,
+    "project_id": audit_log.c.project_id,
+}
+
+
+def list_audit(
+    conn: Connection,
+    listing: Listing,
+    *,
+    project_id: int | None = None,
+    visibility: Visibility | None = None,
+) -> tuple[list[AuditEntry], int]:
+    """Audit entries, newest first unless sorted otherwise; of one project, or of the
+    projects ``visibility`` allows (None: every entry)."""
+    stmt = select(audit_log)
+    if project_id is not None:
+        stmt = stmt.where(audit_log.c.project_id == project_id)
+    if visibility is not None:
+        stmt = stmt.where(
+            audit_log.c.project_id.in_(
+                user_or_member_of(visibility.user_id, visibility.group_ids, visibility.roles)
+            )
+        )
+    rows, total = listed(conn, stmt, AUDIT_COLUMNS, listing, audit_log.c.id,
+                          (Sort("op_time", descending=True),))
+    return [
+        AuditEntry(row.id, row.project_id, row.username, row.client_ip, row.operation,
+                   row.resource_type, row.resource, row.op_time)
+        for row in rows
+    ], total

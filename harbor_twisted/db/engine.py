@@ -8,14 +8,16 @@ are read inside the thread, never handed out as live cursors.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Engine, create_engine, event
 from twisted.internet import defer, reactor
+from twisted.internet.interfaces import IReactorFromThreads
 from twisted.internet.threads import deferToThreadPool
 from twisted.python.threadpool import ThreadPool
 
 T = TypeVar("T")
+_reactor = cast(IReactorFromThreads, reactor)  # the global reactor runs thread pools
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -58,7 +60,7 @@ class Database:
 
     def run(self, fn: Callable[..., T], *args: Any) -> defer.Deferred[T]:
         """Run ``fn(conn, *args)`` in one transaction, off the reactor thread."""
-        return deferToThreadPool(reactor, self.pool, self.run_sync, fn, *args)
+        return deferToThreadPool(_reactor, self.pool, self.run_sync, fn, *args)
 
     def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
         with self.engine.begin() as conn:

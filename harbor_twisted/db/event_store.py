@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, literal, select
 
-from harbor_twisted.db.clock import utcnow
+from harbor_twisted.common.clock import utcnow
 from harbor_twisted.db.job_store import as_utc
 from harbor_twisted.db.models import manifest, repository, tag
 from harbor_twisted.db.replication_models import event_outbox

@@ -13,6 +13,7 @@ gone and answers MANIFEST_BLOB_UNKNOWN. SQLite serialises writers; the foreign k
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -51,7 +52,7 @@ class Marked:
     kept_manifests: int = 0
 
 
-def _reachable(rows: list[Any], tagged: set[int], children: dict[int, list[str]]) -> set[int]:
+def _reachable(rows: Sequence[Any], tagged: set[int], children: dict[int, list[str]]) -> set[int]:
     """Manifests reachable from tags and fresh manifests, through index children and
     referrers (a referrer of a kept manifest is kept)."""
     by_key = {(row.repository_id, row.digest): row.id for row in rows}
@@ -82,11 +83,11 @@ def mark(conn: Connection, cutoff: datetime, delete_untagged: bool) -> Marked:
         .select_from(manifest.join(repository, repository.c.id == manifest.c.repository_id))
     ).all()
     if delete_untagged:
-        tagged = set(conn.execute(select(tag.c.manifest_id).distinct()).scalars())
+        tagged: set[int] = set(conn.execute(select(tag.c.manifest_id).distinct()).scalars())
         children: dict[int, list[str]] = defaultdict(list)
-        for parent_id, child in conn.execute(
-            select(manifest_child.c.parent_id, manifest_child.c.child_digest)
-        ):
+        links: Any = conn.execute(
+            select(manifest_child.c.parent_id, manifest_child.c.child_digest))
+        for parent_id, child in links:
             children[parent_id].append(child)
         keep = _reachable(rows, tagged, children)
     else:
@@ -99,7 +100,7 @@ def mark(conn: Connection, cutoff: datetime, delete_untagged: bool) -> Marked:
             select(manifest_blob.c.manifest_id, manifest_blob.c.blob_id))
         if manifest_id in keep
     }
-    freshly_linked = set(conn.execute(
+    freshly_linked: set[int] = set(conn.execute(
         select(repository_blob.c.blob_id).where(repository_blob.c.created_at >= cutoff)
         .distinct()).scalars())
     for row in conn.execute(select(blob.c.id, blob.c.digest, blob.c.size)

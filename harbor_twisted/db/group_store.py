@@ -6,10 +6,12 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, delete, func, insert, select, update
 
-from harbor_twisted.db.clock import utcnow
+from harbor_twisted.common.clock import utcnow
 from harbor_twisted.db.identity_models import project_member, usergroup
-from harbor_twisted.db.identity_store import MAX_ID, GroupRecord, Listing, Sort
-from harbor_twisted.db.identity_store import _listed as listed_rows  # the shared listing engine
+from harbor_twisted.db.listing import MAX_ID, Listing, Sort
+from harbor_twisted.db.listing import listed as listed_rows  # the shared listing engine
+from harbor_twisted.db.member_store import GroupRecord
+from harbor_twisted.db.results import inserted_id
 
 GROUP_COLUMNS: dict[str, ColumnElement[Any]] = {
     "id": usergroup.c.id,
@@ -78,7 +80,7 @@ def create_group(
             creation_time=now, update_time=now,
         )
     )
-    return result.inserted_primary_key[0]
+    return inserted_id(result)
 
 
 def rename_group(conn: Connection, group_id: int, group_name: str) -> None:

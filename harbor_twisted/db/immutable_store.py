@@ -9,8 +9,9 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, select, update
 
-from harbor_twisted.db.clock import utcnow
+from harbor_twisted.common.clock import utcnow
 from harbor_twisted.db.policy_models import immutable_rule
+from harbor_twisted.db.results import inserted_id
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ def create_rule(conn: Connection, project_id: int, rule: dict[str, Any]) -> int:
     now = utcnow()
     result = conn.execute(immutable_rule.insert().values(
         project_id=project_id, creation_time=now, update_time=now, **_values(rule)))
-    return int(result.inserted_primary_key[0])
+    return int(inserted_id(result))
 
 
 def update_rule(conn: Connection, project_id: int, rule_id: int, rule: dict[str, Any]) -> bool:

@@ -15,10 +15,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, func, insert, select
 
-from harbor_twisted.db import identity_store
-from harbor_twisted.db.clock import utcnow
+from harbor_twisted.common.clock import utcnow
+from harbor_twisted.db import audit_store, user_store
+from harbor_twisted.db.audit_store import AuditRecord
 from harbor_twisted.db.identity_models import usergroup
-from harbor_twisted.db.identity_store import AuditRecord, UserRow
+from harbor_twisted.db.results import inserted_id
+from harbor_twisted.db.user_store import UserRow
 
 LDAP_GROUP = 1
 FIELD_MAX = 255
@@ -57,14 +59,14 @@ def onboard_user(
     Returns the row and whether it was created.
     """
     email, realname = _clip(profile.email), _clip(profile.realname) or ""
-    row = identity_store.get_user_by_name(conn, profile.username)
+    row = user_store.get_user_by_name(conn, profile.username)
     if row is None:
-        identity_store.create_user(
+        user_store.create_user(
             conn, profile.username, password_hash=None, email=email, realname=realname,
             auth_source="ldap", ldap_dn=profile.dn, comment="onboarded from LDAP",
         )
-        identity_store.write_audit(conn, [audit("create", {"source": "ldap", "dn": profile.dn})])
-        created = identity_store.get_user_by_name(conn, profile.username)
+        audit_store.write_audit(conn, [audit("create", {"source": "ldap", "dn": profile.dn})])
+        created = user_store.get_user_by_name(conn, profile.username)
         assert created is not None
         return created, True
     if row.auth_source != "ldap":
@@ -73,9 +75,9 @@ def onboard_user(
                (("ldap_dn", profile.dn), ("email", email), ("realname", realname))
                if getattr(row, name) != value}
     if changes:
-        identity_store.update_user(conn, row.id, **changes)
-        identity_store.write_audit(conn, [audit("update", {"changed": sorted(changes)})])
-        row = identity_store.get_user_by_name(conn, profile.username) or row
+        user_store.update_user(conn, row.id, **changes)
+        audit_store.write_audit(conn, [audit("update", {"changed": sorted(changes)})])
+        row = user_store.get_user_by_name(conn, profile.username) or row
     return row, False
 
 
@@ -122,6 +124,6 @@ def onboard_groups(
             group_name=_clip(group.name) or key[:FIELD_MAX], group_type=LDAP_GROUP,
             ldap_group_dn=group.dn, creation_time=now, update_time=now,
         ))
-        ids[key] = result.inserted_primary_key[0]
-        identity_store.write_audit(conn, [audit(group)])
+        ids[key] = inserted_id(result)
+        audit_store.write_audit(conn, [audit(group)])
     return ids

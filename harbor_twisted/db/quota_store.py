@@ -22,7 +22,7 @@ from sqlalchemy import Connection, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from harbor_twisted.db.clock import utcnow
+from harbor_twisted.common.clock import utcnow
 from harbor_twisted.db.identity_models import project, user
 from harbor_twisted.db.job_store import as_utc
 from harbor_twisted.db.models import blob, manifest, manifest_blob, repository

@@ -16,9 +16,9 @@ from sqlalchemy import Connection, Table, bindparam, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from harbor_twisted.common.clock import utcnow
 from harbor_twisted.db import event_store
 from harbor_twisted.db.audit_store import RegistryEvent, write_registry_events
-from harbor_twisted.db.clock import utcnow
 from harbor_twisted.db.models import (
     blob,
     manifest,
@@ -180,7 +180,7 @@ def link_blob(conn: Connection, repository_name: str, digest: str, size: int) ->
     # so a garbage collection deleting the row meanwhile cannot leave us without one.
     statement = pg_insert(blob) if conn.dialect.name == "postgresql" else sqlite_insert(blob)
     statement = statement.values(digest=digest, size=size, created_at=utcnow())
-    blob_id = conn.execute(
+    blob_id: int = conn.execute(
         statement.on_conflict_do_update(
             index_elements=[blob.c.digest], set_={"size": statement.excluded.size}
         ).returning(blob.c.id)
@@ -265,7 +265,7 @@ def _check_references(conn: Connection, repository_id: int, record: ManifestReco
         )
         if conn.dialect.name == "postgresql":
             children = children.order_by(manifest.c.id).with_for_update(read=True)
-        present = set(conn.execute(children).scalars())
+        present: set[str] = set(conn.execute(children).scalars())
         missing_children = [d for d in record.child_digests if d not in present]
     if missing_blobs or missing_children:
         raise MissingReferences(missing_blobs, missing_children)
@@ -312,6 +312,7 @@ def put_manifest(
             },
         )
         manifest_id = _manifest_id(conn, repository_id, record.digest)
+        assert manifest_id is not None  # inserted just now, or by a concurrent push
         for blob_id in set(blob_ids):
             _insert_ignoring_conflict(
                 conn, manifest_blob, {"manifest_id": manifest_id, "blob_id": blob_id}
@@ -334,7 +335,7 @@ def put_manifest(
 def _check_children_still_present(
     conn: Connection, repository_id: int, record: ManifestRecord
 ) -> None:
-    present = set(conn.execute(select(manifest.c.digest).where(
+    present: set[str] = set(conn.execute(select(manifest.c.digest).where(
         manifest.c.repository_id == repository_id,
         manifest.c.digest.in_(record.child_digests),
     )).scalars())

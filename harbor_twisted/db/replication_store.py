@@ -10,14 +10,16 @@ from typing import Any
 
 from sqlalchemy import Connection, case, delete, func, or_, select, update
 
-from harbor_twisted.db.clock import utcnow
-from harbor_twisted.db.job_models import job_execution, job_schedule
+from harbor_twisted.common.clock import utcnow
+from harbor_twisted.db import schedule_store
+from harbor_twisted.db.job_models import job_execution
 from harbor_twisted.db.job_store import as_utc
 from harbor_twisted.db.replication_models import (
     replication_policy,
     replication_registry,
     replication_task,
 )
+from harbor_twisted.db.results import inserted_id
 
 REPLICATION_VENDOR = "REPLICATION"
 
@@ -97,8 +99,8 @@ def registry_name_taken(conn: Connection, name: str, except_id: int | None = Non
 
 def create_registry(conn: Connection, values: dict[str, Any]) -> int:
     now = utcnow()
-    return int(conn.execute(replication_registry.insert().values(
-        **values, created_at=now, updated_at=now)).inserted_primary_key[0])
+    return inserted_id(conn.execute(replication_registry.insert().values(
+        **values, created_at=now, updated_at=now)))
 
 
 def update_registry(conn: Connection, registry_id: int, values: dict[str, Any]) -> None:
@@ -159,8 +161,8 @@ def _policy_values(values: dict[str, Any]) -> dict[str, Any]:
 
 def create_policy(conn: Connection, values: dict[str, Any]) -> int:
     now = utcnow()
-    return int(conn.execute(replication_policy.insert().values(
-        **_policy_values(values), created_at=now, updated_at=now)).inserted_primary_key[0])
+    return inserted_id(conn.execute(replication_policy.insert().values(
+        **_policy_values(values), created_at=now, updated_at=now)))
 
 
 def update_policy(conn: Connection, policy_id: int, values: dict[str, Any]) -> None:
@@ -204,20 +206,11 @@ def set_schedule(
     conn: Connection, policy_id: int, cron: str | None, next_run: datetime | None
 ) -> None:
     """The policy's cron row for the job scheduler (vendor_id is the policy), or none."""
-    where = (job_schedule.c.vendor_type == REPLICATION_VENDOR,
-             job_schedule.c.vendor_id == policy_id)
     if cron is None or next_run is None:
-        conn.execute(delete(job_schedule).where(*where))
+        schedule_store.delete_schedule(conn, REPLICATION_VENDOR, policy_id)
         return
-    now = utcnow()
-    params = json.dumps({"policy_id": policy_id}, sort_keys=True)
-    changed = conn.execute(update(job_schedule).where(*where).values(
-        cron=cron, cron_type="Custom", parameters=params, next_run=next_run,
-        updated_at=now)).rowcount
-    if not changed:
-        conn.execute(job_schedule.insert().values(
-            vendor_type=REPLICATION_VENDOR, vendor_id=policy_id, cron=cron, cron_type="Custom",
-            parameters=params, next_run=next_run, created_at=now, updated_at=now))
+    schedule_store.put_schedule(conn, REPLICATION_VENDOR, "Custom", cron,
+                                {"policy_id": policy_id}, next_run, vendor_id=policy_id)
 
 
 # -- executions and tasks -----------------------------------------------------------------
@@ -260,10 +253,10 @@ def start_task(
         conn.execute(update(replication_task).where(replication_task.c.id == found).values(
             status="Running", start_time=now, end_time=None, dst_resource=dst))
         return int(found)
-    return int(conn.execute(replication_task.insert().values(
+    return inserted_id(conn.execute(replication_task.insert().values(
         execution_id=execution_id, resource_type=resource_type, operation=operation,
         src_resource=src, dst_resource=dst, status="Running", log="", start_time=now,
-    )).inserted_primary_key[0])
+    )))
 
 
 LOG_CAP = 256 * 1024

@@ -10,13 +10,14 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, select, update
 
-from harbor_twisted.db import artifact_store, job_store
-from harbor_twisted.db.clock import utcnow
+from harbor_twisted.common.clock import utcnow
+from harbor_twisted.db import job_store, repository_store, schedule_store
 from harbor_twisted.db.identity_models import project
-from harbor_twisted.db.job_models import job_execution, job_schedule, job_task
+from harbor_twisted.db.job_models import job_execution, job_task
 from harbor_twisted.db.job_store import Execution, _execution, as_utc
 from harbor_twisted.db.models import manifest, manifest_child, repository, tag
 from harbor_twisted.db.policy_models import retention_policy
+from harbor_twisted.db.results import inserted_id
 
 VENDOR = "RETENTION"
 
@@ -56,7 +57,7 @@ def create_policy(conn: Connection, project_id: int, rules: list[dict[str, Any]]
     result = conn.execute(retention_policy.insert().values(
         project_id=project_id, algorithm="or", rules=json.dumps(rules), trigger=json.dumps(
             trigger), creation_time=now, update_time=now))
-    return int(result.inserted_primary_key[0])
+    return int(inserted_id(result))
 
 
 def update_policy(conn: Connection, policy_id: int, rules: list[dict[str, Any]],
@@ -78,18 +79,12 @@ def delete_project_policy(conn: Connection, project_id: int) -> None:
 
 def set_schedule(conn: Connection, policy_id: int, cron: str, next_run: datetime | None) -> None:
     """The policy's cron schedule (fired by the job scheduler); an empty cron removes it."""
-    where = (job_schedule.c.vendor_type == VENDOR, job_schedule.c.vendor_id == policy_id)
     if not cron or next_run is None:
-        conn.execute(delete(job_schedule).where(*where))
+        schedule_store.delete_schedule(conn, VENDOR, policy_id)
         return
-    now = utcnow()
-    params = json.dumps({"dry_run": False, "policy_id": policy_id}, sort_keys=True)
-    changed = conn.execute(update(job_schedule).where(*where).values(
-        cron=cron, cron_type="Custom", parameters=params, next_run=next_run, updated_at=now))
-    if not changed.rowcount:
-        conn.execute(job_schedule.insert().values(
-            vendor_type=VENDOR, vendor_id=policy_id, cron=cron, cron_type="Custom",
-            parameters=params, next_run=next_run, created_at=now, updated_at=now))
+    schedule_store.put_schedule(conn, VENDOR, "Custom", cron,
+                                {"dry_run": False, "policy_id": policy_id}, next_run,
+                                vendor_id=policy_id)
 
 
 # -- executions ---------------------------------------------------------------------------
@@ -176,13 +171,13 @@ def tagged_artifacts(conn: Connection, project_name: str) -> list[TaggedArtifact
         entry["pushed"] = max(entry["pushed"], as_utc(row.updated_at))
     pulls: dict[str, datetime] = {}
     for name in sorted({e["repository"] for e in grouped.values()}):
-        record = artifact_store.get_repository(conn, name)
+        record = repository_store.get_repository(conn, name)
         if record is None:
             continue
         resources = [f"{name}@{e['digest']}" for e in grouped.values() if e["repository"] == name]
         resources += [f"{name}:{t}" for e in grouped.values() if e["repository"] == name
                       for t in e["tags"]]
-        pulls.update(artifact_store.last_pulls(conn, record, resources))
+        pulls.update(repository_store.last_pulls(conn, record, resources))
     result = []
     for artifact_id, e in grouped.items():
         name = e["repository"]

@@ -18,9 +18,10 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, delete, insert, select, update
 
-from harbor_twisted.db.clock import utcnow
+from harbor_twisted.common.clock import utcnow
 from harbor_twisted.db.identity_models import project, robot
-from harbor_twisted.db.identity_store import MAX_ID, Listing, Sort, _listed
+from harbor_twisted.db.listing import MAX_ID, Listing, Sort, listed
+from harbor_twisted.db.results import inserted_id
 
 SYSTEM = "system"
 PROJECT = "project"
@@ -104,7 +105,7 @@ def create_robot(
             update_time=now,
         )
     )
-    return result.inserted_primary_key[0]
+    return inserted_id(result)
 
 
 def update_robot(conn: Connection, robot_id: int, **values: Any) -> None:
@@ -126,7 +127,7 @@ def list_robots(
     stmt = select(robot).where(robot.c.level == level)
     if level == PROJECT:
         stmt = stmt.where(robot.c.project_id == project_id)
-    rows, total = _listed(conn, stmt, ROBOT_COLUMNS, listing, robot.c.id, (Sort("name"),))
+    rows, total = listed(conn, stmt, ROBOT_COLUMNS, listing, robot.c.id, (Sort("name"),))
     return [_row(row) for row in rows], total
 
 

@@ -12,12 +12,13 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, select, update
 
+from harbor_twisted.common.clock import utcnow
 from harbor_twisted.db import job_store
-from harbor_twisted.db.clock import utcnow
 from harbor_twisted.db.identity_models import project
 from harbor_twisted.db.job_models import job_execution, job_task
 from harbor_twisted.db.job_store import Execution, _execution, as_utc
 from harbor_twisted.db.models import repository
+from harbor_twisted.db.results import inserted_id
 from harbor_twisted.db.webhook_models import webhook_execution, webhook_policy
 
 VENDOR = "WEBHOOK"
@@ -106,9 +107,9 @@ def name_taken(conn: Connection, project_id: int, name: str, except_id: int = 0)
 
 def create_policy(conn: Connection, project_id: int, values: dict[str, Any]) -> int:
     now = utcnow()
-    return int(conn.execute(webhook_policy.insert().values(
+    return inserted_id(conn.execute(webhook_policy.insert().values(
         project_id=project_id, creation_time=now, update_time=now, **_values(values),
-    )).inserted_primary_key[0])
+    )))
 
 
 def update_policy(conn: Connection, policy_id: int, values: dict[str, Any]) -> None:
@@ -234,7 +235,7 @@ def task_counts(conn: Connection, execution_ids: list[int]) -> dict[int, dict[st
     """Tasks per status of each execution."""
     counts: dict[int, dict[str, int]] = {i: {} for i in execution_ids}
     if execution_ids:
-        rows = conn.execute(select(job_task.c.execution_id, job_task.c.status, func.count())
+        rows: Any = conn.execute(select(job_task.c.execution_id, job_task.c.status, func.count())
                             .where(job_task.c.execution_id.in_(execution_ids))
                             .group_by(job_task.c.execution_id, job_task.c.status))
         for execution_id, status, count in rows:

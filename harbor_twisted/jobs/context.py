@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from harbor_twisted.common.clock import utcnow
 from harbor_twisted.config import Config
-from harbor_twisted.db.clock import utcnow
 from harbor_twisted.db.engine import Database
 from harbor_twisted.storage.filesystem import FilesystemBlobStore
 

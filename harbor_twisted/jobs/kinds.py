@@ -1,33 +1,56 @@
-"""The job bodies a worker can run, by name, which body serves which vendor type, and the
-hooks that run when a job of a kind ends for good (in the transaction recording it)."""
+"""What a job service can run: kinds by name, which kind serves which vendor type, the hook
+that runs when a job of a kind ends for good (in the transaction recording it), and the
+consumers of outbox events. The queue knows no kind itself: services.py registers them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection
 
-from harbor_twisted.jobs import retention
+from harbor_twisted.config import Config
+from harbor_twisted.db.event_store import Event
 from harbor_twisted.jobs.context import JobContext, JobOutcome
-from harbor_twisted.jobs.gc import run_gc
-from harbor_twisted.jobs.sample import run_sample
-from harbor_twisted.replication import outcome as replication_outcome
-from harbor_twisted.replication.job import run_replication
-from harbor_twisted.webhooks.delivery import run_webhook
 
 JobBody = Callable[[JobContext, dict[str, Any]], "dict[str, Any] | None"]
 FinalHook = Callable[[Connection, JobOutcome], None]
+# turns a batch of events into executions (in the consumer's transaction); how many it made
+EventHandler = Callable[[Connection, Config, list[Event]], int]
 
-GC_VENDOR = "GARBAGE_COLLECTION"
-SAMPLE_VENDOR = "SAMPLE"
-REPLICATION_VENDOR = "REPLICATION"
-RETENTION_VENDOR = "RETENTION"
 
-BODIES: dict[str, JobBody] = {"gc": run_gc, "sample": run_sample,
-                              "replication": run_replication,
-                              "retention": retention.run_retention, "webhook": run_webhook}
-VENDOR_JOBS: dict[str, str] = {GC_VENDOR: "gc", SAMPLE_VENDOR: "sample",
-                               REPLICATION_VENDOR: "replication", RETENTION_VENDOR: "retention"}
-ON_FINAL: dict[str, FinalHook] = {"replication": replication_outcome.announce,
-                                  "retention": retention.announce}
+@dataclass(frozen=True)
+class JobKind:
+    name: str
+    body: JobBody
+    vendor: str | None = None  # schedules of this vendor type start this kind
+    on_final: FinalHook | None = None
+
+
+@dataclass(frozen=True)
+class EventConsumerKind:
+    name: str  # for the log line: "events enqueued 3 replication …"
+    handle: EventHandler
+
+
+class JobKinds:
+    """The registered kinds and event consumers of one job service."""
+
+    def __init__(self, kinds: Iterable[JobKind] = (),
+                 consumers: Iterable[EventConsumerKind] = ()) -> None:
+        self.kinds = {kind.name: kind for kind in kinds}
+        self.consumers = tuple(consumers)
+        self._by_vendor = {kind.vendor: kind.name for kind in self.kinds.values() if kind.vendor}
+
+    def body(self, name: str) -> JobBody | None:
+        kind = self.kinds.get(name)
+        return None if kind is None else kind.body
+
+    def on_final(self, name: str) -> FinalHook | None:
+        kind = self.kinds.get(name)
+        return None if kind is None else kind.on_final
+
+    def for_vendor(self, vendor_type: str) -> str:
+        """The kind a schedule of ``vendor_type`` starts (KeyError when none is registered)."""
+        return self._by_vendor[vendor_type]

@@ -12,6 +12,7 @@ from twisted.logger import Logger
 from harbor_twisted.config import Config
 from harbor_twisted.db.engine import Database, make_engine
 from harbor_twisted.jobs.events import EventConsumer
+from harbor_twisted.jobs.kinds import JobKinds
 from harbor_twisted.jobs.scheduler import Scheduler
 from harbor_twisted.jobs.worker import JobWorkers
 from harbor_twisted.storage.filesystem import FilesystemBlobStore
@@ -34,14 +35,17 @@ class JobDatabase(service.Service):
         self.db.stop()
 
 
-def add_job_service(config: Config, parent: service.MultiService) -> JobWorkers:
-    """Add database, workers and scheduler to ``parent`` (after its schema migration)."""
+def add_job_service(config: Config, parent: service.MultiService, kinds: JobKinds
+                    ) -> JobWorkers:
+    """Add database, workers, scheduler and event consumer to ``parent`` (after its schema
+    migration), running the given kinds."""
     database = JobDatabase(config)
     database.setServiceParent(parent)
     blobs = FilesystemBlobStore(config.data)
     blobs.prepare()
-    workers = JobWorkers(config, database.db, blobs)
+    workers = JobWorkers(config, database.db, blobs, kinds)
     workers.setServiceParent(parent)
-    Scheduler(config, database.db, on_fired=workers.poll).setServiceParent(parent)
-    EventConsumer(config, database.db, on_new=workers.poll).setServiceParent(parent)
+    Scheduler(config, database.db, kinds, on_fired=workers.poll).setServiceParent(parent)
+    consumer = EventConsumer(config, database.db, kinds.consumers, on_new=workers.poll)
+    consumer.setServiceParent(parent)
     return workers

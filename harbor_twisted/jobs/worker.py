@@ -4,7 +4,7 @@ The reactor only polls, heartbeats and records outcomes (through ``Database.run`
 run in a pool of ``max_job_workers`` threads. A heartbeat every third of the lease renews
 it, flushes the task's log lines and brings stop requests to the body. A task whose
 heartbeat finds the claim gone (its lease expired and another worker took it) is told to
-stop and its outcome is dropped. A job kind may name a hook (``kinds.ON_FINAL``) that runs
+stop and its outcome is dropped. A job kind may name a hook (``JobKind.on_final``) that runs
 in the transaction recording a final outcome — replication and retention announce their end
 in the event outbox that way.
 """
@@ -17,24 +17,26 @@ import traceback
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Connection
 from twisted.application import service
 from twisted.internet import defer, reactor, task
+from twisted.internet.interfaces import IReactorFromThreads
 from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.python.threadpool import ThreadPool
 
+from harbor_twisted.common.clock import utcnow
 from harbor_twisted.config import Config
 from harbor_twisted.db import job_store
-from harbor_twisted.db.clock import utcnow
 from harbor_twisted.db.engine import Database
 from harbor_twisted.jobs.context import JobContext, JobOutcome, JobStopped
-from harbor_twisted.jobs.kinds import BODIES, ON_FINAL
+from harbor_twisted.jobs.kinds import JobKinds
 from harbor_twisted.storage.filesystem import FilesystemBlobStore
 
+_reactor = cast(IReactorFromThreads, reactor)  # the global reactor runs thread pools
 log = Logger(namespace="harbor_twisted.jobs.worker")
 MAX_BACKOFF_SECONDS = 3600.0
 SHUTDOWN_GRACE_SECONDS = 15.0
@@ -48,12 +50,12 @@ def backoff_seconds(config: Config, attempt: int) -> float:
 def finish(
     conn: Connection, config: Config, claim: job_store.ClaimedTask, status: str,
     message: str | None = None, result: dict[str, Any] | None = None,
-    retry_at: datetime | None = None,
+    retry_at: datetime | None = None, kinds: JobKinds | None = None,
 ) -> bool:
     """Record the task's outcome; a final one also runs its kind's hook, atomically."""
     recorded = job_store.finish_task(conn, claim.id, claim.token, status, message, result,
                                      retry_at)
-    hook = ON_FINAL.get(claim.job_name)
+    hook = None if kinds is None else kinds.on_final(claim.job_name)
     if recorded and hook is not None and status in job_store.FINAL:
         outcome = JobOutcome(config, claim.execution_id, claim.parameters, status, result or {})
         try:
@@ -72,7 +74,9 @@ class Running:
 
 
 class JobWorkers(service.Service):
-    def __init__(self, config: Config, db: Database, blobs: FilesystemBlobStore) -> None:
+    def __init__(self, config: Config, db: Database, blobs: FilesystemBlobStore,
+                 kinds: JobKinds) -> None:
+        self.kinds = kinds
         self.config = config
         self.db = db
         self.blobs = blobs
@@ -146,16 +150,15 @@ class JobWorkers(service.Service):
                          self.db, self.blobs, self.config)
         log.info("task {id} ({name}) attempt {attempt} claimed", id=claim.id,
                  name=claim.job_name, attempt=claim.attempts)
-        done = deferToThreadPool(reactor, self.pool, self._body, claim, ctx)
+        done = deferToThreadPool(_reactor, self.pool, self._body, claim, ctx)
         running = Running(claim, ctx, done)
         self.tasks[claim.id] = running
         done.addBoth(lambda outcome: defer.ensureDeferred(self._finished(running, outcome)))
 
-    @staticmethod
-    def _body(claim: job_store.ClaimedTask, ctx: JobContext) -> Any:
+    def _body(self, claim: job_store.ClaimedTask, ctx: JobContext) -> Any:
         if claim.attempts > claim.max_retries + 1:
             raise RuntimeError("the job's worker was lost on its last allowed attempt")
-        body = BODIES.get(claim.job_name)
+        body = self.kinds.body(claim.job_name)
         if body is None:
             raise RuntimeError(f"no job named {claim.job_name!r}")
         return body(ctx, claim.parameters)
@@ -171,7 +174,7 @@ class JobWorkers(service.Service):
             elif isinstance(outcome, Failure):
                 await self._failed(claim, ctx, outcome)
             else:
-                await self.db.run(finish, self.config, claim, job_store.SUCCESS, None,
+                await self._finish(claim, job_store.SUCCESS, None,
                                   outcome or {})
                 log.info("task {id} succeeded", id=claim.id)
         except Exception:
@@ -188,7 +191,7 @@ class JobWorkers(service.Service):
         if isinstance(error, JobStopped):
             if ctx.stop_requested.is_set():
                 await self.db.run(job_store.append_log, claim.id, [(utcnow(), "stopped")])
-                await self.db.run(finish, self.config, claim, job_store.STOPPED,
+                await self._finish(claim, job_store.STOPPED,
                                   "stopped on request")
             else:
                 await self.db.run(job_store.release_task, claim.id, claim.token)
@@ -199,13 +202,19 @@ class JobWorkers(service.Service):
         await self.db.run(job_store.append_log, claim.id, lines)
         if claim.attempts <= claim.max_retries:
             delay = backoff_seconds(self.config, claim.attempts)
-            await self.db.run(finish, self.config, claim, job_store.PENDING,
+            await self._finish(claim, job_store.PENDING,
                               f"{message}; retry in {delay:.0f}s", None,
                               utcnow() + timedelta(seconds=delay))
             log.warn("task {id} failed ({m}); retry in {d}s", id=claim.id, m=message, d=delay)
         else:
-            await self.db.run(finish, self.config, claim, job_store.ERROR, message)
+            await self._finish(claim, job_store.ERROR, message)
             log.warn("task {id} failed for good: {m}", id=claim.id, m=message)
+
+    async def _finish(self, claim: job_store.ClaimedTask, status: str,
+                      message: str | None = None, result: dict[str, Any] | None = None,
+                      retry_at: datetime | None = None) -> None:
+        await self.db.run(finish, self.config, claim, status, message, result, retry_at,
+                          self.kinds)
 
     # -- heartbeats -------------------------------------------------------------------------
 

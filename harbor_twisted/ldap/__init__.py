@@ -2,6 +2,8 @@
 
 settings.py builds the connection settings, client.py talks to the directory with
 timeouts, dn.py compares DNs, directory.py finds users and their (nested) groups,
-authenticator.py turns a login into a principal (in a thread, never on the reactor) and
-service.py backs the ``/ldap`` API. Users and groups are onboarded by db/ldap_store.py.
+login.py runs a conversation in a thread (never on the reactor) and onboards a login.
+Principals (core/ldap_login.py) and the ``/ldap`` API rules (core/ldap_admin.py) live in
+core: this package knows nothing above the database. Users and groups are onboarded by
+db/ldap_store.py.
 """

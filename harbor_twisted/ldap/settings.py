@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from harbor_twisted.common import settings_schema
 from harbor_twisted.config import Config
-from harbor_twisted.core import settings_schema
 
 # An attribute description: a name (letters, digits, hyphens) or a numeric OID.
 _ATTRIBUTE = re.compile(r"[A-Za-z][A-Za-z0-9-]*|\d+(?:\.\d+)+")

@@ -7,22 +7,22 @@ identity service. ``GET /c/log_out`` ends the session and clears the cookies.
 
 from __future__ import annotations
 
-import json
 from urllib.parse import parse_qs
 
-from twisted.internet import defer
-from twisted.logger import Logger
-from twisted.python.failure import Failure
-from twisted.web import resource, server
 from twisted.web.iweb import IRequest
 
-from harbor_twisted.api.errors import ApiError, error_document
-from harbor_twisted.client_address import client_address
+from harbor_twisted.common.client_address import client_address
 from harbor_twisted.config import Config
 from harbor_twisted.core.sessions import SessionService
-from harbor_twisted.portal import cookies
-
-log = Logger(namespace="harbor_twisted.portal")
+from harbor_twisted.web import cookies
+from harbor_twisted.web.errors import (
+    ApiError,
+    harbor_error_response,
+    harbor_internal_error,
+    json_response,
+)
+from harbor_twisted.web.http import Response
+from harbor_twisted.web.resource import AsyncResource
 
 MAX_FORM = 64 * 1024
 FORM_TYPE = "application/x-www-form-urlencoded"
@@ -48,39 +48,29 @@ def _form(request: IRequest) -> dict[str, str]:
     return {name: values[0] for name, values in fields.items()}
 
 
-class SessionResource(resource.Resource):
-    isLeaf = True  # noqa: N815 - twisted's name
+class SessionResource(AsyncResource):
+    """The portal's session endpoints; errors answer in Harbor's JSON, as its portal expects
+    (pages of our own portal will map errors to pages here)."""
+
+    surface = "portal"
 
     def __init__(self, sessions: SessionService, config: Config) -> None:
         super().__init__()
         self.sessions = sessions
         self.config = config
 
-    def render(self, request: IRequest) -> int:
-        defer.ensureDeferred(self._respond(request))
-        return server.NOT_DONE_YET
+    async def handle(self, request: IRequest) -> Response:
+        status, body = await self._dispatch(request)
+        return json_response(status, body)
 
-    async def _respond(self, request: IRequest) -> None:
-        try:
-            status, body = await self._dispatch(request)
-        except ApiError as error:
-            status, body = error.status, error_document(error.code, error.message)
-            for name, value in error.headers.items():
-                request.setHeader(name, value)
-        except Exception:
-            log.failure("portal request {path} failed", Failure(), path=request.path)
-            status, body = 500, error_document("INTERNAL_SERVER_ERROR", "internal error")
-        if request.finished or getattr(request, "_disconnected", False):
-            return
-        payload = b"" if body is None else json.dumps(body).encode()
-        request.setResponseCode(status)
+    def error_response(self, error: Exception) -> Response | None:
+        return harbor_error_response(error)
+
+    def internal_error(self) -> Response:
+        return harbor_internal_error()
+
+    def finish_headers(self, request: IRequest, response: Response) -> None:
         request.setHeader(b"Cache-Control", b"no-store")
-        if payload:
-            request.setHeader(b"Content-Type", b"application/json")
-        request.setHeader(b"Content-Length", str(len(payload)).encode())
-        if payload:
-            request.write(payload)
-        request.finish()
 
     async def _dispatch(self, request: IRequest) -> tuple[int, object]:
         action = b"/".join(request.postpath).rstrip(b"/")

@@ -10,11 +10,10 @@ from typing import Any, TypeVar
 from twisted.internet import defer, reactor
 from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
-from twisted.python.failure import Failure
 from twisted.python.threadpool import ThreadPool
-from twisted.web import resource, server
 from twisted.web.iweb import IRequest
 
+from harbor_twisted.common.names import Route, is_valid_name, route_path
 from harbor_twisted.config import Config
 from harbor_twisted.db import registry_store
 from harbor_twisted.db.engine import Database
@@ -22,12 +21,12 @@ from harbor_twisted.registry import blobs, listing, manifests, uploads
 from harbor_twisted.registry.audit import PullRecorder
 from harbor_twisted.registry.authz import RegistryAuthorizer
 from harbor_twisted.registry.errors import RegistryError
-from harbor_twisted.registry.http import API_VERSION_HEADER, Response, base_url
-from harbor_twisted.registry.names import Route, is_valid_name, route_path
 from harbor_twisted.registry.upload_sink import UploadHashes
 from harbor_twisted.storage.base import BlobStore
 from harbor_twisted.storage.digests import InvalidDigest, parse_digest
 from harbor_twisted.storage.filesystem import UPLOAD_ID
+from harbor_twisted.web.http import API_VERSION_HEADER, Response, base_url
+from harbor_twisted.web.resource import AsyncResource
 
 T = TypeVar("T")
 Handler = Callable[["RegistryApp", IRequest, Route], Awaitable[Response]]
@@ -133,35 +132,31 @@ def _validate(route: Route) -> None:
         )
 
 
-class RegistryResource(resource.Resource):
+class RegistryResource(AsyncResource):
     """Routes on the raw path (see names.py) and answers every request itself."""
 
-    isLeaf = True  # noqa: N815 - twisted's name
+    surface = "registry"
 
     def __init__(self, app: RegistryApp) -> None:
         super().__init__()
         self.app = app
 
-    def render(self, request: IRequest) -> int:
-        defer.ensureDeferred(self._answer(request))
-        return server.NOT_DONE_YET
+    async def handle(self, request: IRequest) -> Response:
+        return await self._dispatch(request)
 
-    async def _answer(self, request: IRequest) -> None:
-        try:
-            response = await self._dispatch(request)
-        except RegistryError as error:
-            response = Response(error.status, dict(error.headers), error.body())
-            response.headers["Content-Type"] = "application/json"
-        except Exception:
-            log.failure(
-                "unexpected error answering {method} {uri}",
-                Failure(),
-                method=request.method,
-                uri=request.uri,
-            )
-            error = RegistryError("UNKNOWN", "internal error; the registry logged the details")
-            response = Response(500, {"Content-Type": "application/json"}, error.body())
-        _write(request, response)
+    def error_response(self, error: Exception) -> Response | None:
+        if not isinstance(error, RegistryError):
+            return None
+        response = Response(error.status, dict(error.headers), error.body())
+        response.headers["Content-Type"] = "application/json"
+        return response
+
+    def internal_error(self) -> Response:
+        error = RegistryError("UNKNOWN", "internal error; the registry logged the details")
+        return Response(500, {"Content-Type": "application/json"}, error.body())
+
+    def finish_headers(self, request: IRequest, response: Response) -> None:
+        request.setHeader(*API_VERSION_HEADER)
 
     async def _dispatch(self, request: IRequest) -> Response:
         body_error = getattr(request, "body_error", None)
@@ -181,25 +176,3 @@ class RegistryResource(resource.Resource):
         if self.app.authorizer is not None and getattr(request, "grant", None) is None:
             request.grant = self.app.authorizer.authorize(request, route)
         return await handler(self.app, request, route)
-
-
-def _write(request: IRequest, response: Response) -> None:
-    if getattr(request, "_disconnected", False) or request.finished:
-        if response.producer is not None:
-            response.producer.stopProducing()
-        return
-    request.setResponseCode(response.status)
-    request.setHeader(*API_VERSION_HEADER)
-    for name, value in response.headers.items():
-        request.setHeader(name.encode("latin-1"), value.encode("latin-1"))
-    if response.producer is not None:
-        request.setHeader(b"Content-Length", str(response.content_length).encode())
-        response.producer.start(request)
-        return
-    if response.content_length is not None and not response.body:
-        request.setHeader(b"Content-Length", str(response.content_length).encode())
-    else:
-        request.setHeader(b"Content-Length", str(len(response.body)).encode())
-        if request.method != b"HEAD":
-            request.write(response.body)
-    request.finish()

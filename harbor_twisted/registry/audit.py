@@ -12,7 +12,7 @@ from twisted.internet import defer, task
 from twisted.logger import Logger
 from twisted.web.iweb import IRequest
 
-from harbor_twisted.client_address import client_address
+from harbor_twisted.common.client_address import client_address
 from harbor_twisted.config import Config
 from harbor_twisted.db import audit_store, event_store, webhook_store
 from harbor_twisted.db.audit_store import RegistryEvent

@@ -16,10 +16,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from twisted.web.iweb import IRequest
 
 from harbor_twisted.auth import jwt
+from harbor_twisted.common.names import Route
 from harbor_twisted.config import Config
 from harbor_twisted.registry.errors import RegistryError
-from harbor_twisted.registry.http import header, request_base_url
-from harbor_twisted.registry.names import Route
+from harbor_twisted.web.http import header, request_base_url
 
 CACHE_SIZE = 4096
 

@@ -8,14 +8,14 @@ from twisted.internet.interfaces import IConsumer, IPullProducer
 from twisted.web.iweb import IRequest
 from zope.interface import implementer
 
+from harbor_twisted.common.names import Route
 from harbor_twisted.db import registry_store
 from harbor_twisted.registry import policies
 from harbor_twisted.registry.audit import event_for
 from harbor_twisted.registry.errors import RegistryError
-from harbor_twisted.registry.http import Response, header
-from harbor_twisted.registry.names import Route
 from harbor_twisted.registry.ranges import parse_range
 from harbor_twisted.storage.digests import Digest
+from harbor_twisted.web.http import Response, header
 
 if TYPE_CHECKING:
     from harbor_twisted.registry.app import RegistryApp

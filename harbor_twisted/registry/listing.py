@@ -8,12 +8,12 @@ from urllib.parse import quote
 
 from twisted.web.iweb import IRequest
 
+from harbor_twisted.common.names import Route
 from harbor_twisted.db import registry_store
 from harbor_twisted.registry.errors import RegistryError
-from harbor_twisted.registry.http import Response, query_value
 from harbor_twisted.registry.manifest_parser import OCI_INDEX
-from harbor_twisted.registry.names import Route
 from harbor_twisted.storage.digests import InvalidDigest, parse_digest
+from harbor_twisted.web.http import Response, query_value
 
 if TYPE_CHECKING:
     from harbor_twisted.registry.app import RegistryApp

@@ -7,15 +7,14 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import IntegrityError
 from twisted.web.iweb import IRequest
 
+from harbor_twisted.common.names import Route, is_valid_tag
 from harbor_twisted.core.immutability import TagImmutable
 from harbor_twisted.db import registry_store
 from harbor_twisted.db.quota_store import QuotaExceeded
 from harbor_twisted.registry import policies
 from harbor_twisted.registry.audit import event_for
 from harbor_twisted.registry.errors import RegistryError
-from harbor_twisted.registry.http import Response, header
 from harbor_twisted.registry.manifest_parser import ManifestInvalid, parse_manifest
-from harbor_twisted.registry.names import Route, is_valid_tag
 from harbor_twisted.registry.quota_events import quota_refused
 from harbor_twisted.registry.upload_sink import CappedBuffer
 from harbor_twisted.storage.digests import (
@@ -25,6 +24,7 @@ from harbor_twisted.storage.digests import (
     digest_bytes,
     parse_digest,
 )
+from harbor_twisted.web.http import Response, header
 
 if TYPE_CHECKING:
     from harbor_twisted.registry.app import RegistryApp

@@ -16,8 +16,8 @@ from urllib.parse import parse_qs
 
 from twisted.web import server
 
+from harbor_twisted.common.names import Route, is_valid_name, route_path
 from harbor_twisted.registry.errors import RegistryError
-from harbor_twisted.registry.names import Route, is_valid_name, route_path
 from harbor_twisted.registry.ranges import parse_content_range
 from harbor_twisted.registry.upload_sink import (
     BodySink,

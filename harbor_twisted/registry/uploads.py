@@ -13,15 +13,15 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 from twisted.web.iweb import IRequest
 
+from harbor_twisted.common.names import Route, is_valid_name
 from harbor_twisted.db import quota_store, registry_store
 from harbor_twisted.registry.authz import Needed
 from harbor_twisted.registry.errors import RegistryError
-from harbor_twisted.registry.http import Response, query_value
-from harbor_twisted.registry.names import Route, is_valid_name
 from harbor_twisted.registry.quota_events import quota_refused
 from harbor_twisted.registry.upload_sink import UploadSink
 from harbor_twisted.storage.digests import Digest, InvalidDigest, parse_digest
 from harbor_twisted.storage.filesystem import DigestMismatch, UploadMissing
+from harbor_twisted.web.http import Response, query_value
 
 if TYPE_CHECKING:
     from harbor_twisted.registry.app import RegistryApp

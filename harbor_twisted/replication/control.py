@@ -15,21 +15,19 @@ from urllib.parse import urlsplit
 from sqlalchemy import Connection
 from twisted.internet.threads import deferToThread
 
+from harbor_twisted.common.clock import utcnow
+from harbor_twisted.common.cron import InvalidCron, check_cron, next_after
 from harbor_twisted.config import Config
 from harbor_twisted.core.audit import Actor
 from harbor_twisted.core.errors import (
     Conflict,
-    Forbidden,
     Invalid,
     NotFound,
     PreconditionFailed,
-    Unauthenticated,
 )
-from harbor_twisted.core.rbac import Principal
-from harbor_twisted.db import identity_store, job_store, replication_store
-from harbor_twisted.db.clock import utcnow
+from harbor_twisted.core.rbac import Principal, require_sysadmin
+from harbor_twisted.db import audit_store, job_store, replication_store
 from harbor_twisted.db.engine import Database
-from harbor_twisted.jobs.cron import InvalidCron, check_cron, next_after
 from harbor_twisted.replication import credentials
 from harbor_twisted.replication.client import RegistryClient, RegistryClientError
 from harbor_twisted.replication.filters import DECORATIONS
@@ -39,13 +37,6 @@ REGISTRY_TYPES = ("harbor", "docker-registry")
 TRIGGERS = ("manual", "scheduled", "event_based")
 FILTER_TYPES = ("name", "tag", "resource")
 _NAMESPACE = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
-
-
-def require_admin(principal: Principal) -> None:
-    if principal.anonymous:
-        raise Unauthenticated("authentication required")
-    if not principal.sysadmin:
-        raise Forbidden("only system administrators may manage replication")
 
 
 @dataclass(frozen=True)
@@ -122,7 +113,7 @@ class ReplicationControl:
     # -- registries ---------------------------------------------------------------------
 
     async def create_registry(self, actor: Actor, data: RegistryInput) -> int:
-        require_admin(actor.principal)
+        require_sysadmin(actor.principal, "manage replication")
         return await self.db.run(self._create_registry, actor, data)
 
     def _create_registry(self, conn: Connection, actor: Actor, data: RegistryInput) -> int:
@@ -132,13 +123,13 @@ class ReplicationControl:
             conn, {**data.values, "has_secret": bool(data.secret)})
         if data.secret:
             credentials.store_secret(self.config, registry_id, data.secret)
-        identity_store.write_audit(conn, [actor.record(
+        audit_store.write_audit(conn, [actor.record(
             "create", "registry", f"registry/{registry_id}",
             detail={"name": data.values["name"], "url": data.values["url"]})])
         return registry_id
 
     async def update_registry(self, actor: Actor, registry_id: int, data: RegistryInput) -> None:
-        require_admin(actor.principal)
+        require_sysadmin(actor.principal, "manage replication")
         await self.db.run(self._update_registry, actor, registry_id, data)
 
     def _update_registry(
@@ -158,12 +149,12 @@ class ReplicationControl:
             credentials.store_secret(self.config, registry_id, data.secret)
         elif data.secret == "":
             credentials.forget_secret(self.config, registry_id)
-        identity_store.write_audit(conn, [actor.record(
+        audit_store.write_audit(conn, [actor.record(
             "update", "registry", f"registry/{registry_id}",
             detail={k: v for k, v in data.values.items() if k != "access_key"} or None)])
 
     async def delete_registry(self, actor: Actor, registry_id: int) -> None:
-        require_admin(actor.principal)
+        require_sysadmin(actor.principal, "manage replication")
         await self.db.run(self._delete_registry, actor, registry_id)
 
     def _delete_registry(self, conn: Connection, actor: Actor, registry_id: int) -> None:
@@ -173,12 +164,12 @@ class ReplicationControl:
             raise PreconditionFailed("the registry is used by replication policies")
         replication_store.delete_registry(conn, registry_id)
         credentials.forget_secret(self.config, registry_id)
-        identity_store.write_audit(conn, [actor.record(
+        audit_store.write_audit(conn, [actor.record(
             "delete", "registry", f"registry/{registry_id}")])
 
     async def get_registry(self, principal: Principal, registry_id: int
                            ) -> replication_store.Registry:
-        require_admin(principal)
+        require_sysadmin(principal, "manage replication")
         found = await self.db.run(replication_store.get_registry, registry_id)
         if found is None:
             raise NotFound(f"registry {registry_id} not found")
@@ -187,7 +178,7 @@ class ReplicationControl:
     async def list_registries(
         self, principal: Principal, name: str | None, page: int, page_size: int
     ) -> tuple[list[replication_store.Registry], int]:
-        require_admin(principal)
+        require_sysadmin(principal, "manage replication")
         return await self.db.run(replication_store.list_registries, name,
                                  (page - 1) * page_size, page_size)
 
@@ -195,7 +186,7 @@ class ReplicationControl:
                    insecure: bool | None, access_key: str | None,
                    access_secret: str | None) -> None:
         """A ping of a stored endpoint (fields given override it) or of an unsaved one."""
-        require_admin(principal)
+        require_sysadmin(principal, "manage replication")
         stored = None
         if registry_id is not None:
             stored = await self.get_registry(principal, registry_id)
@@ -247,7 +238,7 @@ class ReplicationControl:
             replication_store.set_schedule(conn, policy_id, None, None)
 
     async def create_policy(self, actor: Actor, data: PolicyInput) -> int:
-        require_admin(actor.principal)
+        require_sysadmin(actor.principal, "manage replication")
         return await self.db.run(self._create_policy, actor, data.values)
 
     def _create_policy(self, conn: Connection, actor: Actor, values: dict[str, Any]) -> int:
@@ -256,13 +247,13 @@ class ReplicationControl:
         self._check_policy(conn, values)
         policy_id = replication_store.create_policy(conn, values)
         self._schedule(conn, policy_id, values)
-        identity_store.write_audit(conn, [actor.record(
+        audit_store.write_audit(conn, [actor.record(
             "create", "replication_policy", f"replication_policy/{policy_id}",
             detail={"name": values["name"]})])
         return policy_id
 
     async def update_policy(self, actor: Actor, policy_id: int, data: PolicyInput) -> None:
-        require_admin(actor.principal)
+        require_sysadmin(actor.principal, "manage replication")
         await self.db.run(self._update_policy, actor, policy_id, data.values)
 
     def _update_policy(
@@ -275,12 +266,12 @@ class ReplicationControl:
         self._check_policy(conn, values)
         replication_store.update_policy(conn, policy_id, values)
         self._schedule(conn, policy_id, values)
-        identity_store.write_audit(conn, [actor.record(
+        audit_store.write_audit(conn, [actor.record(
             "update", "replication_policy", f"replication_policy/{policy_id}",
             detail={"name": values["name"]})])
 
     async def delete_policy(self, actor: Actor, policy_id: int) -> None:
-        require_admin(actor.principal)
+        require_sysadmin(actor.principal, "manage replication")
         await self.db.run(self._delete_policy, actor, policy_id)
 
     def _delete_policy(self, conn: Connection, actor: Actor, policy_id: int) -> None:
@@ -290,13 +281,13 @@ class ReplicationControl:
         for execution_id in ids:
             job_store.request_stop(conn, VENDOR, execution_id)
         replication_store.delete_policy(conn, policy_id)
-        identity_store.write_audit(conn, [actor.record(
+        audit_store.write_audit(conn, [actor.record(
             "delete", "replication_policy", f"replication_policy/{policy_id}")])
 
     async def get_policy(
         self, principal: Principal, policy_id: int
     ) -> tuple[replication_store.Policy, dict[int, replication_store.Registry]]:
-        require_admin(principal)
+        require_sysadmin(principal, "manage replication")
 
         def run(conn: Connection) -> Any:
             policy = replication_store.get_policy(conn, policy_id)
@@ -309,7 +300,7 @@ class ReplicationControl:
     async def list_policies(
         self, principal: Principal, name: str | None, page: int, page_size: int
     ) -> tuple[list[replication_store.Policy], int, dict[int, replication_store.Registry]]:
-        require_admin(principal)
+        require_sysadmin(principal, "manage replication")
 
         def run(conn: Connection) -> Any:
             policies, total = replication_store.list_policies(
@@ -321,7 +312,7 @@ class ReplicationControl:
     # -- executions ---------------------------------------------------------------------
 
     async def start(self, actor: Actor, policy_id: int) -> int:
-        require_admin(actor.principal)
+        require_sysadmin(actor.principal, "manage replication")
         return await self.db.run(self._start, actor, policy_id)
 
     def _start(self, conn: Connection, actor: Actor, policy_id: int) -> int:
@@ -333,7 +324,7 @@ class ReplicationControl:
         execution_id = job_store.create_execution(
             conn, VENDOR, "replication", {"policy_id": policy_id},
             self.config.job_retry_limit, trigger="MANUAL", vendor_id=policy_id)
-        identity_store.write_audit(conn, [actor.record(
+        audit_store.write_audit(conn, [actor.record(
             "create", "replication_execution", f"replication_execution/{execution_id}",
             detail={"policy_id": policy_id})])
         return execution_id
@@ -341,7 +332,7 @@ class ReplicationControl:
     async def executions(
         self, principal: Principal, policy_id: int | None, page: int, page_size: int
     ) -> tuple[list[ExecutionView], int]:
-        require_admin(principal)
+        require_sysadmin(principal, "manage replication")
 
         def run(conn: Connection) -> Any:
             ids, total = replication_store.list_execution_ids(
@@ -351,14 +342,14 @@ class ReplicationControl:
         return await self.db.run(run)
 
     async def execution(self, principal: Principal, execution_id: int) -> ExecutionView:
-        require_admin(principal)
+        require_sysadmin(principal, "manage replication")
         views = await self.db.run(_views, [execution_id])
         if not views:
             raise NotFound(f"replication execution {execution_id} not found")
         return views[0]
 
     async def stop(self, actor: Actor, execution_id: int) -> None:
-        require_admin(actor.principal)
+        require_sysadmin(actor.principal, "manage replication")
         found = await self.db.run(job_store.request_stop, VENDOR, execution_id)
         if found is None:
             raise NotFound(f"replication execution {execution_id} not found")

@@ -6,8 +6,8 @@ the secret and nothing logs it.
 
 from __future__ import annotations
 
+from harbor_twisted.common.settings_schema import read_secret, secret_path, write_secret
 from harbor_twisted.config import Config
-from harbor_twisted.core.settings_schema import read_secret, secret_path, write_secret
 
 
 def _name(registry_id: int) -> str:

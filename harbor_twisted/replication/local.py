@@ -8,27 +8,12 @@ import uuid
 from typing import Any
 
 from harbor_twisted.auth import jwt, keys
+from harbor_twisted.common.local_urls import local_url
 from harbor_twisted.config import Config
 from harbor_twisted.replication.client import RegistryClient
 
 SUBJECT = "harbor-replication"
 TOKEN_SECONDS = 600
-bound_port: int | None = None  # set when this process's listening port is known
-
-
-def local_url(config: Config) -> str:
-    if config.registry_url:  # a separate registry process (the job service's setting)
-        return config.registry_url.rstrip("/")
-    if config.external_url:
-        return config.external_url.rstrip("/")
-    host = config.listen_address
-    if host in ("0.0.0.0", "::", ""):
-        host = "127.0.0.1"
-    if ":" in host:
-        host = f"[{host}]"
-    return f"http://{host}:{bound_port or config.port}"
-
-
 def _access(scopes: list[str]) -> list[dict[str, Any]]:
     access = []
     for scope in scopes:

@@ -15,10 +15,10 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import Connection
 
+from harbor_twisted.common.local_urls import local_url
 from harbor_twisted.db import event_store, job_store, replication_store
 from harbor_twisted.db.replication_store import Policy, Task
 from harbor_twisted.jobs.context import JobOutcome
-from harbor_twisted.replication.local import local_url
 from harbor_twisted.replication.projects import project_of
 
 JOB_STATUS = {job_store.SUCCESS: "Success", job_store.ERROR: "Failed",

@@ -13,7 +13,7 @@ from typing import Any
 import requests
 from sqlalchemy import Connection
 
-from harbor_twisted.db import identity_store
+from harbor_twisted.db import audit_store, member_store, project_store, user_store
 from harbor_twisted.replication.client import TIMEOUT, RegistryClient, RegistryClientError
 
 ACTOR = "harbor-replication"
@@ -26,14 +26,14 @@ def project_of(repository: str) -> str | None:
 
 def ensure_local_project(conn: Connection, name: str) -> bool:
     """Create the project here when missing; True when it was created."""
-    if identity_store.get_project(conn, name) is not None:
+    if project_store.get_project(conn, name) is not None:
         return False
-    admin = identity_store.get_user_by_name(conn, "admin")
+    admin = user_store.get_user_by_name(conn, "admin")
     owner = admin.id if admin else None
-    project_id = identity_store.create_project(conn, name, owner, False)
+    project_id = project_store.create_project(conn, name, owner, False)
     if owner is not None:
-        identity_store.add_member(conn, project_id, "u", owner, 1)  # Project Admin
-    identity_store.write_audit(conn, [identity_store.AuditRecord(
+        member_store.add_member(conn, project_id, "u", owner, 1)  # Project Admin
+    audit_store.write_audit(conn, [audit_store.AuditRecord(
         username=ACTOR, operation="create", resource_type="project", resource=name,
         project_id=project_id, detail={"reason": "replication destination"})])
     return True

@@ -13,17 +13,17 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
+from harbor_twisted.common import webhook_secrets as secrets
 from harbor_twisted.config import Config
 from harbor_twisted.core.audit import Actor
 from harbor_twisted.core.errors import Conflict, NotFound
 from harbor_twisted.core.projects import ProjectRef, authorize
 from harbor_twisted.core.rbac import Principal
-from harbor_twisted.db import identity_store, webhook_store
+from harbor_twisted.db import audit_store, webhook_store
 from harbor_twisted.db.engine import Database
-from harbor_twisted.db.identity_store import ProjectRecord
 from harbor_twisted.db.job_store import Execution
+from harbor_twisted.db.project_store import ProjectRecord
 from harbor_twisted.db.webhook_store import Policy, Target, Task
-from harbor_twisted.webhooks import secrets
 from harbor_twisted.webhooks.policies import PolicyInput, check_policy
 
 RESOURCE = "webhook"
@@ -84,7 +84,7 @@ class WebhookControl:
                 raise Conflict(f"a webhook policy named {values['name']} already exists "
                                f"in project {project.name}") from None
             self._store_headers(policy_id, checked, [])
-            identity_store.write_audit(conn, [actor.record(
+            audit_store.write_audit(conn, [actor.record(
                 "create", "webhook_policy", _resource(project, policy_id), project.id,
                 _audit_detail(values))])
             return policy_id
@@ -110,7 +110,7 @@ class WebhookControl:
             except IntegrityError:
                 raise Conflict(f"a webhook policy named {name} already exists in project "
                                f"{project.name}") from None
-            identity_store.write_audit(conn, [actor.record(
+            audit_store.write_audit(conn, [actor.record(
                 "update", "webhook_policy", _resource(project, policy_id), project.id,
                 _audit_detail(values))])
 
@@ -122,7 +122,7 @@ class WebhookControl:
             if webhook_store.delete_policy(conn, project.id, policy_id) is None:
                 raise NotFound(f"webhook policy {policy_id} not found")
             secrets.forget_all(self.config, policy_id)
-            identity_store.write_audit(conn, [actor.record(
+            audit_store.write_audit(conn, [actor.record(
                 "delete", "webhook_policy", _resource(project, policy_id), project.id)])
 
         await self.db.run(run)

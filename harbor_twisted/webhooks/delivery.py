@@ -14,9 +14,10 @@ from typing import Any
 
 import requests
 
+from harbor_twisted.common import webhook_secrets as secrets
 from harbor_twisted.db import webhook_store
 from harbor_twisted.jobs.context import JobContext
-from harbor_twisted.webhooks import payloads, secrets
+from harbor_twisted.webhooks import payloads
 
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 10.0

@@ -11,11 +11,11 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from harbor_twisted.common.local_urls import local_url
 from harbor_twisted.config import Config
 from harbor_twisted.db import event_store
 from harbor_twisted.db.event_store import Event
 from harbor_twisted.db.webhook_store import Target
-from harbor_twisted.replication.local import local_url
 from harbor_twisted.webhooks.policies import CLOUD_EVENTS
 
 JSON = "application/json"

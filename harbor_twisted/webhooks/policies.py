@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from harbor_twisted.common.webhook_secrets import MAX_TARGETS
 from harbor_twisted.core.errors import Invalid
 from harbor_twisted.db import event_store
 from harbor_twisted.db.webhook_store import Policy, Target
-from harbor_twisted.webhooks.secrets import MAX_TARGETS
 
 EVENT_TYPES = (event_store.PUSH_ARTIFACT, event_store.PULL_ARTIFACT,
                event_store.DELETE_ARTIFACT, event_store.REPLICATION, event_store.QUOTA_EXCEED,

@@ -8,8 +8,8 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from harbor_twisted.db import job_store
-from harbor_twisted.db.clock import utcnow
+from harbor_twisted.common.clock import utcnow
+from harbor_twisted.db import job_store, schedule_store
 from tests.jobs.conftest import JobDb, wait_for
 
 
@@ -71,11 +71,11 @@ def test_a_running_job_stops_on_request(job_db: JobDb, jobservice, tmp_path: Pat
 def test_a_schedule_fires_once_per_due_time_across_two_processes(
     job_db: JobDb, jobservice
 ) -> None:
-    job_db.db.run_sync(job_store.put_schedule, "SAMPLE", "Custom", "* * * * * *", {},
+    job_db.db.run_sync(schedule_store.put_schedule, "SAMPLE", "Custom", "* * * * * *", {},
                        utcnow() + timedelta(seconds=1))
     processes = [jobservice(), jobservice()]
     time.sleep(5)
-    job_db.db.run_sync(job_store.delete_schedule, "SAMPLE")
+    job_db.db.run_sync(schedule_store.delete_schedule, "SAMPLE")
     executions, total = job_db.db.run_sync(job_store.list_executions, "SAMPLE", 0, 100)
     assert total >= 3
     fired_for = [e.id for e in executions]

@@ -7,10 +7,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+from harbor_twisted.common.clock import utcnow
+from harbor_twisted.common.cron import check_cron, next_after
 from harbor_twisted.config import load_config
-from harbor_twisted.db import job_store
-from harbor_twisted.db.clock import utcnow
-from harbor_twisted.jobs.cron import check_cron, next_after
+from harbor_twisted.db import job_store, schedule_store
 from harbor_twisted.jobs.worker import backoff_seconds
 from tests.jobs.conftest import JobDb
 
@@ -113,20 +113,20 @@ def test_logs_are_kept_in_order(job_db: JobDb) -> None:
 
 
 def test_a_due_schedule_fires_once_among_racing_schedulers(job_db: JobDb) -> None:
-    job_db.db.run_sync(job_store.put_schedule, "SAMPLE", "Custom", "0 0 0 * * *", {"n": 1},
+    job_db.db.run_sync(schedule_store.put_schedule, "SAMPLE", "Custom", "0 0 0 * * *", {"n": 1},
                        utcnow() - timedelta(seconds=1))
     barrier = threading.Barrier(6)
 
     def fire(_: int) -> list[int]:
         barrier.wait()
-        return job_db.db.run_sync(job_store.fire_due_schedules, next_after,
+        return job_db.db.run_sync(schedule_store.fire_due_schedules, next_after,
                                   lambda vendor: ("sample", 0))
 
     with ThreadPoolExecutor(6) as pool:
         results = [ids for ids in pool.map(fire, range(6))]
     fired = [i for ids in results for i in ids]
     assert len(fired) == 1
-    schedule = job_db.db.run_sync(job_store.get_schedule, "SAMPLE")
+    schedule = job_db.db.run_sync(schedule_store.get_schedule, "SAMPLE")
     assert schedule.next_run > utcnow()
 
 

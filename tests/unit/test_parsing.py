@@ -2,6 +2,7 @@ import json
 
 import pytest
 
+from harbor_twisted.common.names import is_valid_name, is_valid_tag, route_path
 from harbor_twisted.registry.errors import RegistryError
 from harbor_twisted.registry.manifest_parser import (
     DOCKER_MANIFEST,
@@ -10,7 +11,6 @@ from harbor_twisted.registry.manifest_parser import (
     ManifestInvalid,
     parse_manifest,
 )
-from harbor_twisted.registry.names import is_valid_name, is_valid_tag, route_path
 from harbor_twisted.registry.ranges import parse_content_range, parse_range
 from harbor_twisted.storage.digests import InvalidDigest, parse_digest
 

@@ -3,11 +3,19 @@ readable by the portal's scripts), Secure whenever clients reach us over HTTPS."
 
 from __future__ import annotations
 
+from typing import cast
+
+from twisted.web import http
 from twisted.web.iweb import IRequest
 
 from harbor_twisted.config import Config
 from harbor_twisted.core.sessions import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, Session
-from harbor_twisted.registry.http import base_url
+from harbor_twisted.web.http import base_url
+
+
+def _http(request: IRequest) -> http.Request:
+    """The request as twisted.web's class, whose addCookie takes httpOnly and sameSite."""
+    return cast(http.Request, request)
 
 
 def secure(config: Config, request: IRequest) -> bool:
@@ -26,14 +34,14 @@ def session_id(request: IRequest) -> str | None:
 
 
 def set_session(config: Config, request: IRequest, session: Session) -> None:
-    request.addCookie(SESSION_COOKIE, session.sid, path="/", httpOnly=True, sameSite="lax",
+    _http(request).addCookie(SESSION_COOKIE, session.sid, path="/", httpOnly=True, sameSite="lax",
                       secure=secure(config, request))
     attach_csrf(config, request, session, cookie=True)
 
 
 def clear_session(config: Config, request: IRequest) -> None:
     for name, http_only in ((SESSION_COOKIE, True), (CSRF_COOKIE, False)):
-        request.addCookie(name, "", path="/", max_age="0", httpOnly=http_only,
+        _http(request).addCookie(name, "", path="/", max_age="0", httpOnly=http_only,
                           sameSite="lax", secure=secure(config, request))
 
 
@@ -43,5 +51,5 @@ def attach_csrf(config: Config, request: IRequest, session: Session, cookie: boo
     token = session.csrf_token
     request.setHeader(CSRF_HEADER, token)
     if cookie:
-        request.addCookie(CSRF_COOKIE, token, path="/", sameSite="strict",
+        _http(request).addCookie(CSRF_COOKIE, token, path="/", sameSite="strict",
                           secure=secure(config, request))

@@ -1,6 +1,6 @@
 """What the ``/ldap`` API does: test settings, search users and groups, import users.
 
-System administrators only. Directory work runs in a thread (authenticator.in_directory);
+System administrators only. Directory work runs in a thread (ldap/login.py in_directory);
 imports onboard users and write their audit rows in the same transaction.
 """
 
@@ -14,19 +14,17 @@ from sqlalchemy.exc import IntegrityError
 
 from harbor_twisted.core.audit import Actor
 from harbor_twisted.core.errors import (
-    Forbidden,
     Invalid,
     PreconditionFailed,
     ServiceError,
-    Unauthenticated,
 )
 from harbor_twisted.core.identity import IdentityService
-from harbor_twisted.core.rbac import Principal
+from harbor_twisted.core.rbac import Principal, require_sysadmin
 from harbor_twisted.db import ldap_store
 from harbor_twisted.ldap import dn as dns
-from harbor_twisted.ldap.authenticator import in_directory, onboard
 from harbor_twisted.ldap.client import DirectoryError, DirectoryUnavailable
 from harbor_twisted.ldap.directory import DirectoryGroup, DirectoryUser, Login
+from harbor_twisted.ldap.login import in_directory, onboard
 from harbor_twisted.ldap.settings import LdapConfigError
 
 # LdapConf fields a ping may override -> the setting each one stands for
@@ -59,13 +57,6 @@ class PingResult:
     message: str
 
 
-def _require_admin(principal: Principal) -> None:
-    if principal.anonymous:
-        raise Unauthenticated("authentication required")
-    if not principal.sysadmin:
-        raise Forbidden("only system administrators may use the LDAP endpoints")
-
-
 def ping_settings(current: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     """The settings a ping tests: the current ones with the body's fields on top.
 
@@ -89,7 +80,8 @@ class LdapService:
 
     async def _ask(self, work: Any, settings: dict[str, Any] | None = None) -> Any:
         try:
-            return await in_directory(self.identity, work, settings)
+            snapshot = self.identity.settings if settings is None else settings
+            return await in_directory(snapshot, self.identity.config, work)
         except LdapConfigError as error:
             raise PreconditionFailed(f"LDAP is not configured: {error}") from None
         except DirectoryUnavailable as error:
@@ -98,7 +90,7 @@ class LdapService:
             raise LdapFailed(str(error)) from None
 
     async def ping(self, principal: Principal, overrides: dict[str, Any]) -> PingResult:
-        _require_admin(principal)
+        require_sysadmin(principal, "use the LDAP endpoints")
         settings = ping_settings(self.identity.settings, overrides)
         try:
             message = await self._ask(lambda d: d.ping(), settings)
@@ -108,12 +100,12 @@ class LdapService:
 
     async def search_users(self, principal: Principal, username: str | None
                            ) -> list[DirectoryUser]:
-        _require_admin(principal)
+        require_sysadmin(principal, "use the LDAP endpoints")
         return await self._ask(lambda d: d.search_users(username))
 
     async def search_groups(self, principal: Principal, name: str | None,
                             group_dn: str | None) -> list[DirectoryGroup]:
-        _require_admin(principal)
+        require_sysadmin(principal, "use the LDAP endpoints")
         if not name and not group_dn:
             raise Invalid("give groupname or groupdn")
         if not name and group_dn and not dns.is_valid(group_dn):
@@ -122,7 +114,7 @@ class LdapService:
 
     async def import_users(self, actor: Actor, uids: list[str]) -> list[tuple[str, str]]:
         """Onboard each uid's user; the (uid, reason) pairs that failed."""
-        _require_admin(actor.principal)
+        require_sysadmin(actor.principal, "use the LDAP endpoints")
         if self.identity.settings.get("auth_mode") != "ldap_auth":
             raise PreconditionFailed("LDAP users can be imported only when auth_mode is "
                                      "ldap_auth")

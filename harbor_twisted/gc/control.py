@@ -11,25 +11,17 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from harbor_twisted.common.clock import utcnow
+from harbor_twisted.common.cron import PRESETS, InvalidCron, check_cron, next_after
 from harbor_twisted.config import Config
 from harbor_twisted.core.audit import Actor
-from harbor_twisted.core.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
-from harbor_twisted.core.rbac import Principal
-from harbor_twisted.db import identity_store, job_store
-from harbor_twisted.db.clock import utcnow
+from harbor_twisted.core.errors import Conflict, Invalid, NotFound
+from harbor_twisted.core.rbac import Principal, require_sysadmin
+from harbor_twisted.db import audit_store, job_store, schedule_store
 from harbor_twisted.db.engine import Database
-from harbor_twisted.jobs.cron import PRESETS, InvalidCron, check_cron, next_after
-from harbor_twisted.jobs.gc import MAX_WORKERS
-from harbor_twisted.jobs.kinds import GC_VENDOR, VENDOR_JOBS
+from harbor_twisted.gc.job import GC_JOB, GC_VENDOR, MAX_WORKERS
 
 SCHEDULE_TYPES = ("Hourly", "Daily", "Weekly", "Custom", "Manual", "None")
-
-
-def require_admin(principal: Principal) -> None:
-    if principal.anonymous:
-        raise Unauthenticated("authentication required")
-    if not principal.sysadmin:
-        raise Forbidden("only system administrators may manage garbage collection")
 
 
 def gc_parameters(raw: dict[str, Any]) -> dict[str, Any]:
@@ -75,62 +67,62 @@ class GcControl:
         self.config = config
 
     async def trigger(self, actor: Actor, parameters: dict[str, Any]) -> int:
-        require_admin(actor.principal)
+        require_sysadmin(actor.principal, "manage garbage collection")
         return await self.db.run(self._trigger, actor, gc_parameters(parameters))
 
     def _trigger(self, conn: Connection, actor: Actor, params: dict[str, Any]) -> int:
         if job_store.active_executions(conn, GC_VENDOR):
             raise Conflict("a garbage collection is already pending or running")
         execution_id = job_store.create_execution(
-            conn, GC_VENDOR, VENDOR_JOBS[GC_VENDOR], params, self.config.job_retry_limit)
-        identity_store.write_audit(conn, [actor.record(
+            conn, GC_VENDOR, GC_JOB, params, self.config.job_retry_limit)
+        audit_store.write_audit(conn, [actor.record(
             "create", "gc", f"gc/{execution_id}", detail={"parameters": params})])
         return execution_id
 
     async def set_schedule(self, actor: Actor, request: ScheduleRequest) -> None:
-        require_admin(actor.principal)
+        require_sysadmin(actor.principal, "manage garbage collection")
         await self.db.run(self._set_schedule, actor, request)
 
     def _set_schedule(self, conn: Connection, actor: Actor, request: ScheduleRequest) -> None:
         if request.type == "None":
-            if job_store.delete_schedule(conn, GC_VENDOR):
-                identity_store.write_audit(conn, [actor.record(
+            if schedule_store.delete_schedule(conn, GC_VENDOR):
+                audit_store.write_audit(conn, [actor.record(
                     "delete", "gc_schedule", "gc schedule")])
             return
-        job_store.put_schedule(conn, GC_VENDOR, request.type, request.cron, request.parameters,
+        schedule_store.put_schedule(conn, GC_VENDOR, request.type, request.cron, request.parameters,
                                next_after(request.cron, utcnow()))
-        identity_store.write_audit(conn, [actor.record(
+        audit_store.write_audit(conn, [actor.record(
             "update", "gc_schedule", "gc schedule",
             detail={"type": request.type, "cron": request.cron,
                     "parameters": request.parameters})])
 
-    async def schedule(self, principal: Principal) -> job_store.Schedule | None:
-        require_admin(principal)
-        return await self.db.run(job_store.get_schedule, GC_VENDOR)
+    async def schedule(self, principal: Principal) -> schedule_store.Schedule | None:
+        require_sysadmin(principal, "manage garbage collection")
+        return await self.db.run(schedule_store.get_schedule, GC_VENDOR)
 
     async def history(
         self, principal: Principal, page: int, page_size: int
     ) -> tuple[list[job_store.Execution], int]:
-        require_admin(principal)
+        require_sysadmin(principal, "manage garbage collection")
         return await self.db.run(job_store.list_executions, GC_VENDOR,
                                  (page - 1) * page_size, page_size)
 
     async def get(self, principal: Principal, execution_id: int) -> job_store.Execution:
-        require_admin(principal)
+        require_sysadmin(principal, "manage garbage collection")
         found = await self.db.run(job_store.get_execution, GC_VENDOR, execution_id)
         if found is None:
             raise NotFound(f"garbage collection {execution_id} not found")
         return found
 
     async def log(self, principal: Principal, execution_id: int) -> str:
-        require_admin(principal)
+        require_sysadmin(principal, "manage garbage collection")
         text = await self.db.run(job_store.execution_log, GC_VENDOR, execution_id)
         if text is None:
             raise NotFound(f"garbage collection {execution_id} not found")
         return text
 
     async def stop(self, actor: Actor, execution_id: int) -> None:
-        require_admin(actor.principal)
+        require_sysadmin(actor.principal, "manage garbage collection")
         found = await self.db.run(job_store.request_stop, GC_VENDOR, execution_id)
         if found is None:
             raise NotFound(f"garbage collection {execution_id} not found")

@@ -13,27 +13,31 @@ import time
 import uuid
 from typing import Any
 
-from twisted.internet import defer
-from twisted.logger import Logger
-from twisted.python.failure import Failure
-from twisted.web import resource, server
 from twisted.web.iweb import IRequest
 
 from harbor_twisted.auth import jwt
 from harbor_twisted.auth.basic import CredentialsError, parse_basic
 from harbor_twisted.auth.keys import SigningKey
 from harbor_twisted.auth.scopes import Scope, parse_scopes
-from harbor_twisted.client_address import client_address
+from harbor_twisted.common.client_address import client_address
+from harbor_twisted.common.names import is_valid_name
 from harbor_twisted.config import Config
 from harbor_twisted.core.identity import IdentityService
 from harbor_twisted.core.rbac import ANONYMOUS, Principal, registry_actions
-from harbor_twisted.registry.names import is_valid_name
-
-log = Logger(namespace="harbor_twisted.token")
+from harbor_twisted.web.http import Response
+from harbor_twisted.web.resource import AsyncResource
 
 REFRESH_AUDIENCE_SUFFIX = "#refresh"
 READ_ONLY_CLAIM = "harbor_read_only"
 REFRESH_LIFETIME = 30 * 24 * 3600
+
+
+def _error_body(code: str, message: str) -> dict[str, Any]:
+    return {"errors": [{"code": code, "message": message}]}
+
+
+def _json(status: int, body: dict[str, Any]) -> Response:
+    return Response(status, {"Content-Type": "application/json"}, json.dumps(body).encode())
 
 
 class TokenError(Exception):
@@ -152,42 +156,35 @@ def _args(request: IRequest, name: str) -> list[str]:
         raise TokenError(400, "UNSUPPORTED", f"{name} is not UTF-8") from None
 
 
-class TokenResource(resource.Resource):
-    isLeaf = True  # noqa: N815 - twisted's name
+class TokenResource(AsyncResource):
+    surface = "token"
 
     def __init__(self, issuer: TokenIssuer) -> None:
         super().__init__()
         self.issuer = issuer
 
-    def render_GET(self, request: IRequest) -> int:  # noqa: N802 - twisted's name
-        return self._start(request, self._get)
+    async def handle(self, request: IRequest) -> Response:
+        if request.method in (b"GET", b"HEAD"):
+            body = await self._get(request)
+        elif request.method == b"POST":
+            body = await self._post(request)
+        else:
+            raise TokenError(405, "UNSUPPORTED", "use GET or POST")
+        return _json(200, body)
 
-    def render_POST(self, request: IRequest) -> int:  # noqa: N802 - twisted's name
-        return self._start(request, self._post)
+    def error_response(self, error: Exception) -> Response | None:
+        if not isinstance(error, TokenError):
+            return None
+        response = _json(error.status, _error_body(error.code, error.message))
+        if error.status == 405:
+            response.headers["Allow"] = "GET, HEAD, POST"
+        return response
 
-    def _start(self, request: IRequest, handler: Any) -> int:
-        defer.ensureDeferred(self._answer(request, handler))
-        return server.NOT_DONE_YET
+    def internal_error(self) -> Response:
+        return _json(500, _error_body("UNKNOWN", "internal error"))
 
-    async def _answer(self, request: IRequest, handler: Any) -> None:
-        try:
-            status, body = 200, await handler(request)
-        except TokenError as error:
-            status = error.status
-            body = {"errors": [{"code": error.code, "message": error.message}]}
-        except Exception:
-            log.failure("token request failed", Failure())
-            status = 500
-            body = {"errors": [{"code": "UNKNOWN", "message": "internal error"}]}
-        if request.finished or getattr(request, "_disconnected", False):
-            return
-        payload = json.dumps(body).encode()
-        request.setResponseCode(status)
-        request.setHeader(b"Content-Type", b"application/json")
+    def finish_headers(self, request: IRequest, response: Response) -> None:
         request.setHeader(b"Cache-Control", b"no-store")
-        request.setHeader(b"Content-Length", str(len(payload)).encode())
-        request.write(payload)
-        request.finish()
 
     def _check_service(self, service: str | None) -> None:
         if service is not None and service != self.issuer.config.token_service:

@@ -20,13 +20,15 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any, TypeVar
 
+from harbor_twisted.common.clock import utcnow
 from harbor_twisted.db import gc_store, quota_store
-from harbor_twisted.db.clock import utcnow
 from harbor_twisted.jobs.context import JobContext
 from harbor_twisted.storage.digests import Digest, InvalidDigest, parse_digest
 
 BATCH = 500
 MAX_WORKERS = 5
+GC_VENDOR = "GARBAGE_COLLECTION"
+GC_JOB = "gc"
 T = TypeVar("T")
 
 

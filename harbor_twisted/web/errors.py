@@ -1,8 +1,12 @@
-"""Harbor's error body ``{"errors":[{"code","message"}]}`` and the status of each code."""
+"""Harbor's error body ``{"errors":[{"code","message"}]}``, the status of each code, and
+the answer the API and the portal give for an error."""
 
 from __future__ import annotations
 
+import json
+
 from harbor_twisted.core import errors as core
+from harbor_twisted.web.http import Response
 
 CODES = {
     400: "BAD_REQUEST",
@@ -48,3 +52,26 @@ def from_service_error(error: core.ServiceError) -> ApiError:
 
 def error_document(code: str, message: str) -> dict[str, list[dict[str, str]]]:
     return {"errors": [{"code": code, "message": message}]}
+
+
+def json_response(status: int, body: object, headers: dict[str, str] | None = None
+                  ) -> Response:
+    """A JSON answer (an empty one when ``body`` is None)."""
+    answer = Response(status, dict(headers or {}))
+    if body is not None:
+        answer.body = json.dumps(body).encode()
+        answer.headers["Content-Type"] = "application/json"
+    return answer
+
+
+def harbor_error_response(error: Exception) -> Response | None:
+    """Harbor's error answer for an ApiError or a ServiceError; None for anything else."""
+    if isinstance(error, core.ServiceError):
+        error = from_service_error(error)
+    if not isinstance(error, ApiError):
+        return None
+    return json_response(error.status, error_document(error.code, error.message), error.headers)
+
+
+def harbor_internal_error() -> Response:
+    return json_response(500, error_document("INTERNAL_SERVER_ERROR", "internal error"))

@@ -6,8 +6,8 @@ never records it, the delivery log never prints it.
 
 from __future__ import annotations
 
+from harbor_twisted.common.settings_schema import read_secret, secret_path, write_secret
 from harbor_twisted.config import Config
-from harbor_twisted.core.settings_schema import read_secret, secret_path, write_secret
 
 MAX_TARGETS = 8
 

@@ -14,22 +14,22 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import Connection
 
+from harbor_twisted.common.clock import utcnow
+from harbor_twisted.common.local_urls import local_url
 from harbor_twisted.core import immutability
 from harbor_twisted.core.audit import Actor
 from harbor_twisted.core.rbac import Principal
 from harbor_twisted.core.retention import Candidate, evaluate
 from harbor_twisted.db import (
     artifact_store,
+    audit_store,
     event_store,
-    identity_store,
     job_store,
     quota_store,
     retention_store,
 )
-from harbor_twisted.db.clock import utcnow
 from harbor_twisted.db.registry_store import find_repository
 from harbor_twisted.jobs.context import JobContext, JobOutcome
-from harbor_twisted.replication.local import local_url
 
 ACTOR = Actor(Principal("user", "tag-retention"))
 
@@ -52,7 +52,7 @@ def _delete(conn: Connection, project_id: int, project_name: str, candidate: Can
     detail: dict[str, Any] = {"tags": tags, "retention_policy": policy_id}
     if len(removed) > 1:
         detail["also_removed"] = removed[1:]
-    identity_store.write_audit(conn, [ACTOR.record(
+    audit_store.write_audit(conn, [ACTOR.record(
         "delete", "artifact", f"{candidate.repository}@{candidate.digest}", project_id,
         detail)])
     return "deleted"

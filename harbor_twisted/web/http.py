@@ -1,4 +1,4 @@
-"""Small HTTP helpers shared by the registry's handlers: responses, headers, URLs."""
+"""Small HTTP helpers every surface shares: the answer (body or producer), headers, URLs."""
 
 from __future__ import annotations
 

@@ -1,0 +1,163 @@
+"""Listing queries every store shares: Harbor's ``q`` filters, sorting and paging
+(``listed``), and the "held by this user or one of its groups" condition."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Connection,
+    DateTime,
+    Integer,
+    Select,
+    String,
+    and_,
+    false,
+    func,
+    or_,
+    select,
+    true,
+)
+
+from harbor_twisted.db.identity_models import (
+    project_member,
+)
+
+
+class ListingError(ValueError):
+    """A filter or sort key a listing does not know, or a value of the wrong type."""
+
+
+MAX_ID = 2**31 - 1
+
+
+def valid_id(value: int | None) -> bool:
+    return value is not None and 0 < value <= MAX_ID
+
+
+@dataclass(frozen=True)
+class Filter:
+    """One clause of Harbor's ``q``: ``exact`` and ``fuzzy`` hold one value, ``range`` holds
+    (low, high) with "" for an open end, ``any`` holds the alternatives."""
+
+    key: str
+    kind: str  # exact | fuzzy | range | any
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Sort:
+    key: str
+    descending: bool = False
+
+
+@dataclass(frozen=True)
+class Listing:
+    filters: tuple[Filter, ...] = ()
+    sorts: tuple[Sort, ...] = ()
+    page: int = 1
+    page_size: int = 10
+
+
+def _parse_time(text: str) -> datetime:
+    value = text.strip()
+    if value.endswith(("Z", "z")):
+        value = value[:-1] + "+00:00"
+    parsed = datetime.fromisoformat(value)  # also takes "2020-04-09 02:36:00" and dates
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def _coerce(key: str, column: ColumnElement[Any], text: str) -> Any:
+    kind = column.type
+    try:
+        if isinstance(kind, Boolean):
+            lowered = text.strip().lower()
+            if lowered not in ("true", "false", "1", "0"):
+                raise ValueError(text)
+            return lowered in ("true", "1")
+        if isinstance(kind, Integer):
+            number = int(text)
+            if not -MAX_ID - 1 <= number <= MAX_ID:
+                raise ValueError(text)
+            return number
+        if isinstance(kind, DateTime):
+            return _parse_time(text)
+    except (ValueError, OverflowError):
+        raise ListingError(f"{key}: {text!r} is not a valid value") from None
+    return text
+
+
+def _condition(column: ColumnElement[Any], flt: Filter) -> ColumnElement[bool]:
+    if flt.kind == "fuzzy":
+        if not isinstance(column.type, String):
+            raise ListingError(f"{flt.key}: fuzzy match (~) works on text fields only")
+        return column.icontains(flt.values[0], autoescape=True)
+    if flt.kind == "range":
+        low, high = flt.values
+        parts = []
+        if low:
+            parts.append(column >= _coerce(flt.key, column, low))
+        if high:
+            parts.append(column <= _coerce(flt.key, column, high))
+        return and_(true(), *parts)
+    if flt.kind == "any":
+        return column.in_([_coerce(flt.key, column, v) for v in flt.values])
+    return column == _coerce(flt.key, column, flt.values[0])
+
+
+def listed(
+    conn: Connection,
+    stmt: Select[Any],
+    columns: dict[str, ColumnElement[Any]],
+    listing: Listing,
+    tiebreak: ColumnElement[Any],
+    default: tuple[Sort, ...] = (),
+) -> tuple[list[Any], int]:
+    """Apply a listing's filters, sorts and page to ``stmt``; rows of the page and the total."""
+    for flt in listing.filters:
+        if flt.key not in columns:
+            raise ListingError(f"unknown query key {flt.key!r} (known: {', '.join(columns)})")
+        stmt = stmt.where(_condition(columns[flt.key], flt))
+    total = conn.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+    sorts = listing.sorts or default
+    order = []
+    for sort in sorts:
+        if sort.key not in columns:
+            raise ListingError(f"unknown sort key {sort.key!r} (known: {', '.join(columns)})")
+        column = columns[sort.key]
+        order.append(column.desc() if sort.descending else column.asc())
+    last_descending = bool(sorts) and sorts[-1].descending
+    order.append(tiebreak.desc() if last_descending else tiebreak.asc())  # stable pages
+    offset = (listing.page - 1) * listing.page_size
+    rows = conn.execute(stmt.order_by(*order).offset(offset).limit(listing.page_size)).all()
+    return list(rows), total
+
+
+def held_by(user_id: int | None, group_ids: frozenset[int]) -> ColumnElement[bool]:
+    """Membership rows of the user, directly or through one of their groups."""
+    conditions = []
+    if user_id is not None:
+        conditions.append(
+            (project_member.c.entity_type == "u") & (project_member.c.entity_id == user_id)
+        )
+    if group_ids:
+        conditions.append(
+            (project_member.c.entity_type == "g")
+            & project_member.c.entity_id.in_(sorted(group_ids))
+        )
+    return or_(false(), *conditions)
+
+
+def user_or_member_of(
+    user_id: int | None, group_ids: frozenset[int], roles: frozenset[int]
+) -> Select[Any]:
+    """Ids of projects where the user, directly or through a group, holds one of ``roles``."""
+    return select(project_member.c.project_id).where(
+        held_by(user_id, group_ids), project_member.c.role_id.in_(sorted(roles))
+    )

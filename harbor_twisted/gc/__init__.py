@@ -1,0 +1,1 @@
+"""Garbage collection: the job kind (job.py) and its API rules (control.py)."""

@@ -1,0 +1,1 @@
+"""The token service's HTTP resource (``/service/token``): an HTTP surface of its own."""
