@@ -28,9 +28,10 @@ from harbor_twisted.db import identity_store, migrate
 from harbor_twisted.db.engine import Database, make_engine
 from harbor_twisted.jobs.service import add_job_service
 from harbor_twisted.portal.session import SessionResource
-from harbor_twisted.registry.app import RegistryApp, RegistryResource
 from harbor_twisted.registry.authz import RegistryAuthorizer
-from harbor_twisted.registry.request import RegistryRequest
+from harbor_twisted.registry.request import request_factory
+from harbor_twisted.registry.resource import RegistryResource
+from harbor_twisted.registry.state import RegistryApp
 from harbor_twisted.storage.filesystem import FilesystemBlobStore
 
 log = Logger(namespace="harbor_twisted.services")
@@ -131,15 +132,13 @@ class RegistryChannel(http.HTTPChannel):
 
 
 class RegistrySite(server.Site):
-    requestFactory = RegistryRequest  # noqa: N815 - twisted's name
     protocol = RegistryChannel
     noisy = False
 
     def __init__(
         self, root: resource.Resource, app: RegistryApp | None, access_log: bool
     ) -> None:
-        super().__init__(root, timeout=600)
-        self.registry_app = app
+        super().__init__(root, timeout=600, requestFactory=request_factory(app))
         self.access_log = access_log
 
     def log(self, request: server.Request) -> None:

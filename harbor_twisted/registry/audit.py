@@ -28,13 +28,12 @@ MAX_PENDING = 100_000
 def event_for(
     config: Config,
     request: IRequest,
+    username: str,
     operation: str,
     resource_type: str,
     repository: str,
     resource: str,
 ) -> RegistryEvent:
-    grant = getattr(request, "grant", None)
-    username = grant.subject if grant is not None and grant.subject else "anonymous"
     return RegistryEvent(
         username, client_address(config, request), operation, resource_type, repository, resource
     )

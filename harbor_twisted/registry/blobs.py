@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO
 
 from twisted.internet.interfaces import IConsumer, IPullProducer
-from twisted.web.iweb import IRequest
 from zope.interface import implementer
 
 from harbor_twisted.db import registry_store
@@ -15,10 +14,9 @@ from harbor_twisted.registry.errors import RegistryError
 from harbor_twisted.registry.http import Response, header
 from harbor_twisted.registry.names import Route
 from harbor_twisted.registry.ranges import parse_range
+from harbor_twisted.registry.request import RegistryRequest
+from harbor_twisted.registry.state import RegistryApp
 from harbor_twisted.storage.digests import Digest
-
-if TYPE_CHECKING:
-    from harbor_twisted.registry.app import RegistryApp
 
 READ_SIZE = 1024 * 1024
 
@@ -63,7 +61,7 @@ async def _stored_size(app: RegistryApp, route: Route, digest: Digest) -> int:
 
 
 async def head_or_get_blob(
-    app: RegistryApp, request: IRequest, route: Route, digest: Digest
+    app: RegistryApp, request: RegistryRequest, route: Route, digest: Digest
 ) -> Response:
     size = await _stored_size(app, route, digest)
     headers = {
@@ -98,10 +96,11 @@ async def head_or_get_blob(
 
 
 async def delete_blob(
-    app: RegistryApp, request: IRequest, route: Route, digest: Digest
+    app: RegistryApp, request: RegistryRequest, route: Route, digest: Digest
 ) -> Response:
+    resource = f"{route.name}@{digest}"
     events = [
-        event_for(app.config, request, "delete", "blob", route.name, f"{route.name}@{digest}")
+        event_for(app.config, request, request.username, "delete", "blob", route.name, resource)
     ]
     removed = await app.db.run(policies.unlink_blob, events, route.name, str(digest))
     if not removed:

@@ -7,11 +7,9 @@ handler here runs (see request.py); handlers only validate, finalise and record.
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
-from twisted.web.iweb import IRequest
 
 from harbor_twisted.db import quota_store, registry_store
 from harbor_twisted.registry.authz import Needed
@@ -19,16 +17,15 @@ from harbor_twisted.registry.errors import RegistryError
 from harbor_twisted.registry.http import Response, query_value
 from harbor_twisted.registry.names import Route, is_valid_name
 from harbor_twisted.registry.quota_events import quota_refused
+from harbor_twisted.registry.request import RegistryRequest
+from harbor_twisted.registry.state import RegistryApp
 from harbor_twisted.registry.upload_sink import UploadSink
 from harbor_twisted.storage.digests import Digest, InvalidDigest, parse_digest
 from harbor_twisted.storage.filesystem import DigestMismatch, UploadMissing
 
-if TYPE_CHECKING:
-    from harbor_twisted.registry.app import RegistryApp
-
 
 def _upload_headers(
-    app: RegistryApp, request: IRequest, route: Route, upload_id: str, size: int
+    app: RegistryApp, request: RegistryRequest, route: Route, upload_id: str, size: int
 ) -> dict[str, str]:
     return {
         "Location": app.url(request, f"/v2/{route.name}/blobs/uploads/{upload_id}"),
@@ -37,7 +34,9 @@ def _upload_headers(
     }
 
 
-def _blob_created(app: RegistryApp, request: IRequest, route: Route, digest: Digest) -> Response:
+def _blob_created(
+    app: RegistryApp, request: RegistryRequest, route: Route, digest: Digest
+) -> Response:
     headers = {
         "Location": app.url(request, f"/v2/{route.name}/blobs/{digest}"),
         "Docker-Content-Digest": str(digest),
@@ -60,7 +59,7 @@ def _unknown_upload(upload_id: str) -> RegistryError:
     )
 
 
-async def start_upload(app: RegistryApp, request: IRequest, route: Route) -> Response:
+async def start_upload(app: RegistryApp, request: RegistryRequest, route: Route) -> Response:
     mount = query_value(request, "mount")
     if mount is not None:
         mounted = await _try_mount(app, request, route, mount, query_value(request, "from"))
@@ -81,12 +80,12 @@ async def start_upload(app: RegistryApp, request: IRequest, route: Route) -> Res
 
 
 async def _try_mount(
-    app: RegistryApp, request: IRequest, route: Route, mount: str, source: str | None
+    app: RegistryApp, request: RegistryRequest, route: Route, mount: str, source: str | None
 ) -> Response | None:
     digest = _required_digest(mount)
     if not source or not is_valid_name(source):
         return None  # no usable source: fall back to a regular upload
-    grant = getattr(request, "grant", None)
+    grant = request.grant
     if app.authorizer is not None and (
         grant is None or not grant.allows(Needed("repository", source, ("pull",)))
     ):
@@ -109,9 +108,9 @@ async def _discard(app: RegistryApp, upload_id: str) -> None:
     await app.db.run(registry_store.delete_upload, upload_id)
 
 
-def _check_sink(request: IRequest) -> int | None:
+def _check_sink(request: RegistryRequest) -> int | None:
     """Close the body's sink; its offset, or None if the body did not go to an upload."""
-    sink = request.content
+    sink = request.body
     if not isinstance(sink, UploadSink):
         return None
     sink.close()
@@ -128,7 +127,7 @@ def _check_sink(request: IRequest) -> int | None:
     return sink.offset
 
 
-async def patch_upload(app: RegistryApp, request: IRequest, route: Route) -> Response:
+async def patch_upload(app: RegistryApp, request: RegistryRequest, route: Route) -> Response:
     offset = _check_sink(request)
     if offset is None:
         offset = await _current_size(app, route)
@@ -145,7 +144,7 @@ async def _current_size(app: RegistryApp, route: Route) -> int:
         raise _unknown_upload(route.argument) from None
 
 
-async def put_upload(app: RegistryApp, request: IRequest, route: Route) -> Response:
+async def put_upload(app: RegistryApp, request: RegistryRequest, route: Route) -> Response:
     digest = _required_digest(query_value(request, "digest"))
     _check_sink(request)
     await _current_size(app, route)
@@ -153,7 +152,7 @@ async def put_upload(app: RegistryApp, request: IRequest, route: Route) -> Respo
 
 
 async def _finish(
-    app: RegistryApp, request: IRequest, route: Route, upload_id: str, expected: Digest
+    app: RegistryApp, request: RegistryRequest, route: Route, upload_id: str, expected: Digest
 ) -> Response:
     if upload_id in app.finishing:
         raise RegistryError(
@@ -218,14 +217,14 @@ def _record_blob(
     registry_store.delete_upload(conn, upload_id)
 
 
-async def upload_status(app: RegistryApp, request: IRequest, route: Route) -> Response:
+async def upload_status(app: RegistryApp, request: RegistryRequest, route: Route) -> Response:
     size = await _current_size(app, route)
     return Response(
         204, _upload_headers(app, request, route, route.argument, size), content_length=0
     )
 
 
-async def cancel_upload(app: RegistryApp, request: IRequest, route: Route) -> Response:
+async def cancel_upload(app: RegistryApp, request: RegistryRequest, route: Route) -> Response:
     await _current_size(app, route)
     await _discard(app, route.argument)
     return Response(204, content_length=0)
