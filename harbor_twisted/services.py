@@ -32,7 +32,7 @@ from harbor_twisted.registry.authz import RegistryAuthorizer
 from harbor_twisted.registry.request import request_factory
 from harbor_twisted.registry.resource import RegistryResource
 from harbor_twisted.registry.state import RegistryApp
-from harbor_twisted.storage.filesystem import FilesystemBlobStore
+from harbor_twisted.storage.drivers import open_blob_store
 
 log = Logger(namespace="harbor_twisted.services")
 
@@ -211,7 +211,7 @@ def _registry_parts(
     authorizer = None
     if config.registry_auth == "token" and public_key is not None:
         authorizer = RegistryAuthorizer(config, public_key)
-    app = RegistryApp(config, database.db, FilesystemBlobStore(config.data), authorizer)
+    app = RegistryApp(config, database.db, open_blob_store(config), authorizer)
     StartStopService(app.start, app.stop).setServiceParent(top)
     internet.TimerService(
         config.upload_sweep_interval_seconds, _expire_uploads, app

@@ -14,7 +14,7 @@ from harbor_twisted.db.engine import Database, make_engine
 from harbor_twisted.jobs.events import EventConsumer
 from harbor_twisted.jobs.scheduler import Scheduler
 from harbor_twisted.jobs.worker import JobWorkers
-from harbor_twisted.storage.filesystem import FilesystemBlobStore
+from harbor_twisted.storage.drivers import open_blob_store
 
 log = Logger(namespace="harbor_twisted.jobs.service")
 
@@ -38,7 +38,7 @@ def add_job_service(config: Config, parent: service.MultiService) -> JobWorkers:
     """Add database, workers and scheduler to ``parent`` (after its schema migration)."""
     database = JobDatabase(config)
     database.setServiceParent(parent)
-    blobs = FilesystemBlobStore(config.data)
+    blobs = open_blob_store(config)
     blobs.prepare()
     workers = JobWorkers(config, database.db, blobs)
     workers.setServiceParent(parent)

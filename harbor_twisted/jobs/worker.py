@@ -33,7 +33,7 @@ from harbor_twisted.db.clock import utcnow
 from harbor_twisted.db.engine import Database
 from harbor_twisted.jobs.context import JobContext, JobOutcome, JobStopped
 from harbor_twisted.jobs.kinds import BODIES, ON_FINAL
-from harbor_twisted.storage.filesystem import FilesystemBlobStore
+from harbor_twisted.storage.base import BlobStore
 
 log = Logger(namespace="harbor_twisted.jobs.worker")
 MAX_BACKOFF_SECONDS = 3600.0
@@ -72,7 +72,7 @@ class Running:
 
 
 class JobWorkers(service.Service):
-    def __init__(self, config: Config, db: Database, blobs: FilesystemBlobStore) -> None:
+    def __init__(self, config: Config, db: Database, blobs: BlobStore) -> None:
         self.config = config
         self.db = db
         self.blobs = blobs

@@ -1,11 +1,12 @@
 """A twisted.web Request that decides where a body goes before its first byte arrives.
 
 ``gotLength`` runs once the headers are parsed and before any body byte: method and raw
-path are still on the channel (``_command``/``_path``). Upload PATCH/PUT bodies and
-monolithic POSTs go straight into the upload's file (found from the UUID in the path — the
-database must not be consulted here, this runs on the reactor synchronously); manifest
-bodies go to a capped buffer; bodies of requests that take none are discarded. Problems
-found here are remembered in ``body_error`` and answered once the body has been read.
+path are still on the channel (``_command``/``_path``). Here the route is matched and
+validated and the token checked, once per request. Upload PATCH/PUT bodies and monolithic
+POSTs go straight into the upload (found from the UUID in the path and opened in a disk
+thread while reading pauses: once per request, off the reactor); manifest bodies go to a
+capped buffer; bodies of requests that take none are discarded. Problems found here are
+remembered in ``body_error`` and answered once the body has been read.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
 
+from twisted.internet import defer
 from twisted.web import http, server
 
 from harbor_twisted.registry.authz import Grant
@@ -23,14 +25,9 @@ from harbor_twisted.registry.errors import RegistryError
 from harbor_twisted.registry.names import Route, is_valid_name, route_path
 from harbor_twisted.registry.ranges import parse_content_range
 from harbor_twisted.registry.state import RegistryApp
-from harbor_twisted.registry.upload_sink import (
-    BodySink,
-    CappedBuffer,
-    DiscardSink,
-    UploadSink,
-)
+from harbor_twisted.registry.upload_sink import BodySink, CappedBuffer, DiscardSink, UploadBody
+from harbor_twisted.storage.base import UPLOAD_ID, UploadBusy, UploadMissing, UploadWriter
 from harbor_twisted.storage.digests import DEFAULT_ALGORITHM, InvalidDigest, parse_digest
-from harbor_twisted.storage.filesystem import UPLOAD_ID, UploadMissing
 
 BODY_METHODS = (b"PUT", b"PATCH", b"POST")
 
@@ -101,54 +98,85 @@ class RegistryRequest(server.Request):
     def _append_sink(
         self, app: RegistryApp, route: Route, method: bytes, query: bytes, length: int | None
     ) -> BodySink:
-        try:
-            size = app.blobs.check_upload(route.argument, route.name)
-        except UploadMissing:
-            raise RegistryError("BLOB_UPLOAD_UNKNOWN", "upload unknown to registry") from None
         content_range = self.getHeader("content-range")
-        if content_range is not None:
-            try:
-                start, end = parse_content_range(content_range, size)
-            except RegistryError as error:
-                error.headers.update(_range_headers(route, size))
-                raise
-            if length is not None and length != end - start + 1:
-                raise RegistryError(
-                    "BLOB_UPLOAD_INVALID",
-                    "Content-Length does not match Content-Range",
-                    status=416,
-                    headers=_range_headers(route, size),
-                )
-        elif method == b"PUT" and not length:
+        if content_range is None and method == b"PUT" and not length:
             return DiscardSink()  # a PUT that only closes the upload
-        algorithm = DEFAULT_ALGORITHM
-        if method == b"PUT":
-            algorithm = _digest_algorithm(_query_value(query, "digest"))
-        state = app.upload_hashes.state_for(route.argument, size, algorithm)
-        return self._open_upload(app, route.argument, state)
+        digest_text = _query_value(query, "digest") if method == b"PUT" else None
+        opening = app.in_disk_thread(
+            _open_for_append, app, route, digest_text, content_range, length
+        )
+        return self._upload_body(opening)
 
     def _monolithic_sink(self, app: RegistryApp, route: Route, digest_text: str) -> BodySink:
-        algorithm = _digest_algorithm(digest_text)
         upload_id = str(uuid.uuid4())
-        app.blobs.create_upload(upload_id, route.name)
         self.new_upload_id = upload_id
-        state = app.upload_hashes.state_for(upload_id, 0, algorithm)
-        return self._open_upload(app, upload_id, state)
+        opening = app.in_disk_thread(_create_and_open, app, route.name, upload_id, digest_text)
+        return self._upload_body(opening)
 
-    def _open_upload(self, app: RegistryApp, upload_id: str, state: Any) -> BodySink:
-        try:
-            return UploadSink(
-                str(app.blobs.upload_data_path(upload_id)), upload_id, app.upload_hashes, state
-            )
-        except BlockingIOError:
-            raise RegistryError(
-                "BLOB_UPLOAD_INVALID",
-                "another request is writing to this upload",
-                status=409,
-            ) from None
-        except FileNotFoundError:
-            raise RegistryError("BLOB_UPLOAD_UNKNOWN", "upload unknown to registry") from None
+    def _upload_body(self, opening: defer.Deferred[UploadWriter]) -> UploadBody:
+        """Reading pauses until the upload is open (off the reactor, once per request)."""
+        transport = self.channel.transport
+        return UploadBody(opening, transport.pauseProducing, transport.resumeProducing)
 
+
+def _open_for_append(
+    app: RegistryApp, route: Route, digest_text: str | None, content_range: str | None,
+    length: int | None,
+) -> UploadWriter:
+    """In a disk thread: the upload's writer, its size checked against Content-Range.
+
+    The errors keep their order: unknown upload, bad range, then a bad digest.
+    """
+    algorithm, digest_error = DEFAULT_ALGORITHM, None
+    try:
+        algorithm = _digest_algorithm(digest_text)
+    except RegistryError as error:
+        digest_error = error
+    writer = _open(app, route.argument, route.name, algorithm)
+    try:
+        if content_range is not None:
+            _check_range(route, writer.size, content_range, length)
+        if digest_error is not None:
+            raise digest_error
+    except BaseException:
+        writer.close()
+        raise
+    return writer
+
+
+def _create_and_open(
+    app: RegistryApp, repository: str, upload_id: str, digest_text: str
+) -> UploadWriter:
+    """In a disk thread: a new upload for a monolithic POST, and its writer."""
+    algorithm = _digest_algorithm(digest_text)
+    app.blobs.create_upload(upload_id, repository)
+    return _open(app, upload_id, repository, algorithm)
+
+
+def _open(app: RegistryApp, upload_id: str, repository: str, algorithm: str) -> UploadWriter:
+    try:
+        return app.blobs.open_upload(upload_id, repository, algorithm)
+    except UploadMissing:
+        raise RegistryError("BLOB_UPLOAD_UNKNOWN", "upload unknown to registry") from None
+    except UploadBusy:
+        raise RegistryError(
+            "BLOB_UPLOAD_INVALID", "another request is writing to this upload", status=409
+        ) from None
+
+
+def _check_range(route: Route, size: int, content_range: str, length: int | None) -> None:
+    try:
+        start, end = parse_content_range(content_range, size)
+    except RegistryError as error:
+        error.headers.update(_range_headers(route, size))
+        raise
+    if length is not None and length != end - start + 1:
+        raise RegistryError(
+            "BLOB_UPLOAD_INVALID",
+            "Content-Length does not match Content-Range",
+            status=416,
+            headers=_range_headers(route, size),
+        )
 
 
 def request_factory(app: RegistryApp | None) -> Callable[..., RegistryRequest]:

@@ -22,7 +22,6 @@ from harbor_twisted.db.engine import Database
 from harbor_twisted.registry.audit import PullRecorder
 from harbor_twisted.registry.authz import RegistryAuthorizer
 from harbor_twisted.registry.http import base_url
-from harbor_twisted.registry.upload_sink import UploadHashes
 from harbor_twisted.storage.base import BlobStore
 
 T = TypeVar("T")
@@ -42,8 +41,6 @@ class RegistryApp:
         self.authorizer = authorizer
         self.db = db
         self.blobs = blob_store
-        self.upload_hashes = UploadHashes()
-        self.finishing: set[str] = set()
         self.disk_pool = ThreadPool(minthreads=1, maxthreads=4, name="disk")
         self.pulls = PullRecorder(db)
 
@@ -66,12 +63,11 @@ class RegistryApp:
     async def expire_uploads(self) -> list[str]:
         """Remove uploads untouched for longer than the configured expiry."""
         cutoff = datetime.now(UTC) - timedelta(seconds=self.config.upload_expiry_seconds)
-        busy = self.upload_hashes.writing | self.finishing
+        busy = self.blobs.busy_uploads()
         expired = await self.db.run(registry_store.expired_uploads, cutoff)
         expired = [upload_id for upload_id in expired if upload_id not in busy]
         for upload_id in expired:
             await self.db.run(registry_store.delete_upload, upload_id)
-            self.upload_hashes.forget(upload_id)
         known = await self.db.run(registry_store.known_uploads)
         older_than = time.time() - self.config.upload_expiry_seconds
         removed = await self.in_disk_thread(

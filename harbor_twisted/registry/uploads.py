@@ -19,9 +19,9 @@ from harbor_twisted.registry.names import Route, is_valid_name
 from harbor_twisted.registry.quota_events import quota_refused
 from harbor_twisted.registry.request import RegistryRequest
 from harbor_twisted.registry.state import RegistryApp
-from harbor_twisted.registry.upload_sink import UploadSink
-from harbor_twisted.storage.digests import Digest, InvalidDigest, parse_digest
-from harbor_twisted.storage.filesystem import DigestMismatch, UploadMissing
+from harbor_twisted.registry.upload_sink import UploadBody, close_writer, storage_error
+from harbor_twisted.storage.base import DigestMismatch, UploadBusy, UploadMissing, UploadWriter
+from harbor_twisted.storage.digests import DEFAULT_ALGORITHM, Digest, InvalidDigest, parse_digest
 
 
 def _upload_headers(
@@ -66,10 +66,11 @@ async def start_upload(app: RegistryApp, request: RegistryRequest, route: Route)
         if mounted is not None:
             return mounted
     elif request.new_upload_id is not None:  # monolithic POST ?digest=, body already stored
-        digest = _required_digest(query_value(request, "digest"))
         try:
-            _check_sink(request)
-            return await _finish(app, request, route, request.new_upload_id, digest)
+            digest = _required_digest(query_value(request, "digest"))
+            writer = await _body_writer(request)
+            assert writer is not None
+            return await _finish(app, request, route, writer, digest)
         except RegistryError:
             await _discard(app, request.new_upload_id)
             raise
@@ -103,86 +104,92 @@ async def _try_mount(
 
 
 async def _discard(app: RegistryApp, upload_id: str) -> None:
-    app.upload_hashes.forget(upload_id)
     await app.in_disk_thread(app.blobs.remove_upload, upload_id)  # may unlink gigabytes
     await app.db.run(registry_store.delete_upload, upload_id)
 
 
-def _check_sink(request: RegistryRequest) -> int | None:
-    """Close the body's sink; its offset, or None if the body did not go to an upload."""
-    sink = request.body
-    if not isinstance(sink, UploadSink):
+async def _body_writer(request: RegistryRequest) -> UploadWriter | None:
+    """The upload the body went to, still open; None if the body went to none."""
+    if not isinstance(request.body, UploadBody):
         return None
-    sink.close()
-    if sink.error is not None:
-        if sink.out_of_space:
-            raise RegistryError(
-                "BLOB_UPLOAD_INVALID",
-                "the registry is out of storage space; the chunk was not stored",
-                status=507,
-            )
-        raise RegistryError(
-            "BLOB_UPLOAD_INVALID", f"storing the chunk failed: {sink.error}", status=500
-        )
-    return sink.offset
+    return await request.body.stored()
 
 
 async def patch_upload(app: RegistryApp, request: RegistryRequest, route: Route) -> Response:
-    offset = _check_sink(request)
-    if offset is None:
-        offset = await _current_size(app, route)
+    writer = await _body_writer(request)
+    size = close_writer(writer) if writer is not None else await _current_size(app, route)
     await app.db.run(registry_store.touch_upload, route.argument)
     return Response(
-        202, _upload_headers(app, request, route, route.argument, offset), content_length=0
+        202, _upload_headers(app, request, route, route.argument, size), content_length=0
     )
 
 
 async def _current_size(app: RegistryApp, route: Route) -> int:
     try:
-        return await app.in_disk_thread(app.blobs.check_upload, route.argument, route.name)
+        return await app.in_disk_thread(app.blobs.upload_size, route.argument, route.name)
     except UploadMissing:
         raise _unknown_upload(route.argument) from None
 
 
+def _open_upload(app: RegistryApp, route: Route, algorithm: str) -> UploadWriter:
+    try:
+        return app.blobs.open_upload(route.argument, route.name, algorithm)
+    except UploadMissing:
+        raise _unknown_upload(route.argument) from None
+    except UploadBusy:
+        raise RegistryError(
+            "BLOB_UPLOAD_INVALID", "this upload is already being completed", status=409
+        ) from None
+
+
 async def put_upload(app: RegistryApp, request: RegistryRequest, route: Route) -> Response:
-    digest = _required_digest(query_value(request, "digest"))
-    _check_sink(request)
-    await _current_size(app, route)
-    return await _finish(app, request, route, route.argument, digest)
+    writer = await _body_writer(request)
+    if writer is None:  # a PUT that only closes the upload: open it now, once
+        algorithm = _algorithm_of(query_value(request, "digest"))
+        writer = await app.in_disk_thread(_open_upload, app, route, algorithm)
+    try:
+        digest = _required_digest(query_value(request, "digest"))
+    except RegistryError:
+        writer.close()
+        raise
+    return await _finish(app, request, route, writer, digest)
+
+
+def _algorithm_of(text: str | None) -> str:
+    try:
+        return parse_digest(text).algorithm if text else DEFAULT_ALGORITHM
+    except InvalidDigest:
+        return DEFAULT_ALGORITHM  # refused right after, by _required_digest
 
 
 async def _finish(
-    app: RegistryApp, request: RegistryRequest, route: Route, upload_id: str, expected: Digest
+    app: RegistryApp, request: RegistryRequest, route: Route, writer: UploadWriter,
+    expected: Digest,
 ) -> Response:
-    if upload_id in app.finishing:
-        raise RegistryError(
-            "BLOB_UPLOAD_INVALID", "this upload is already being completed", status=409
-        )
-    app.finishing.add(upload_id)
+    """Verify and store the upload under its digest, then record the blob; closes ``writer``.
+
+    The writer holds the upload's lock throughout, so no other request appends or completes
+    it meanwhile, in this process or another.
+    """
+    upload_id = writer.upload_id
     try:
-        size = await app.in_disk_thread(app.blobs.check_upload, upload_id, route.name)
-        state = app.upload_hashes.get(upload_id)
-        actual = state.digest_if_current(size, expected.algorithm) if state else None
-        if actual is None:
-            actual = await app.in_disk_thread(app.blobs.hash_upload, upload_id, expected.algorithm)
+        actual = await app.in_disk_thread(writer.digest, expected.algorithm)
+        if actual != expected:
+            raise DigestMismatch(expected, actual)
         # Held from the rename (or dedup) to the committed row: GC re-checks the row under
         # the same lock before deleting a file, so this blob cannot lose its file meanwhile.
         lock = await app.in_disk_thread(app.blobs.lock_digest, expected)
         try:
-            stored = await app.in_disk_thread(
-                app.blobs.commit_upload, upload_id, expected, actual
-            )
+            stored = await app.in_disk_thread(writer.commit, expected)
             await app.db.run(_record_blob, route.name, str(stored.digest), stored.size, upload_id)
         finally:
             lock.release()
-        app.upload_hashes.forget(upload_id)
-    except UploadMissing:
-        raise _unknown_upload(upload_id) from None
-    except FileNotFoundError:
-        raise _unknown_upload(upload_id) from None
+    except (UploadMissing, FileNotFoundError):
+        raise _unknown_upload(upload_id) from None  # cancelled meanwhile
+    except OSError as exc:
+        raise storage_error(exc) from None
     except quota_store.QuotaExceeded as exc:
         # The file went into the blob store unlinked (GC sweeps it); the upload is over.
-        app.upload_hashes.forget(upload_id)
         await app.db.run(registry_store.delete_upload, upload_id)
         await quota_refused(app, request, route.name, str(expected), None, exc)
         raise quota_denied(exc) from None
@@ -193,7 +200,7 @@ async def _finish(
             {"expected": str(exc.expected), "actual": str(exc.actual)},
         ) from None
     finally:
-        app.finishing.discard(upload_id)
+        writer.close()
     return _blob_created(app, request, route, expected)
 
 
@@ -225,6 +232,6 @@ async def upload_status(app: RegistryApp, request: RegistryRequest, route: Route
 
 
 async def cancel_upload(app: RegistryApp, request: RegistryRequest, route: Route) -> Response:
-    await _current_size(app, route)
+    await _current_size(app, route)  # the upload exists, in this repository
     await _discard(app, route.argument)
     return Response(204, content_length=0)
