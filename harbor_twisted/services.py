@@ -40,14 +40,15 @@ from harbor_twisted.jobs.kinds import EventConsumerKind, JobKind, JobKinds
 from harbor_twisted.jobs.sample import run_sample
 from harbor_twisted.jobs.service import add_job_service
 from harbor_twisted.portal.session import SessionResource
-from harbor_twisted.registry.app import RegistryApp, RegistryResource
 from harbor_twisted.registry.authz import RegistryAuthorizer
-from harbor_twisted.registry.request import RegistryRequest
+from harbor_twisted.registry.request import request_factory
+from harbor_twisted.registry.resource import RegistryResource
+from harbor_twisted.registry.state import RegistryApp
 from harbor_twisted.replication import events as replication_events
 from harbor_twisted.replication import outcome as replication_outcome
 from harbor_twisted.replication.job import run_replication
 from harbor_twisted.retention import job as retention_job
-from harbor_twisted.storage.filesystem import FilesystemBlobStore
+from harbor_twisted.storage.drivers import open_blob_store
 from harbor_twisted.tokens.service import TokenIssuer, TokenResource
 from harbor_twisted.webhooks import dispatch as webhook_dispatch
 from harbor_twisted.webhooks.delivery import run_webhook
@@ -152,15 +153,13 @@ class RegistryChannel(http.HTTPChannel):
 
 
 class RegistrySite(server.Site):
-    requestFactory = RegistryRequest  # noqa: N815 - twisted's name
     protocol = RegistryChannel  # type: ignore[assignment]  # twisted types it as a factory
     noisy = False
 
     def __init__(
         self, root: resource.Resource, app: RegistryApp | None, access_log: bool
     ) -> None:
-        super().__init__(root, timeout=600)
-        self.registry_app = app
+        super().__init__(root, timeout=600, requestFactory=request_factory(app))
         self.access_log = access_log
 
     def log(self, request: http.Request) -> None:
@@ -240,7 +239,7 @@ def _registry_parts(
     authorizer = None
     if config.registry_auth == "token" and public_key is not None:
         authorizer = RegistryAuthorizer(config, public_key)
-    app = RegistryApp(config, database.db, FilesystemBlobStore(config.data), authorizer)
+    app = RegistryApp(config, database.db, open_blob_store(config), authorizer)
     StartStopService(app.start, app.stop).setServiceParent(top)
     internet.TimerService(
         config.upload_sweep_interval_seconds, _expire_uploads, app

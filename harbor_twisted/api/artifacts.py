@@ -13,7 +13,7 @@ from harbor_twisted.api.listing import listing_of, paged
 from harbor_twisted.api.routing import Router
 from harbor_twisted.api.services import Services
 from harbor_twisted.core.artifacts import ArtifactService
-from harbor_twisted.storage.filesystem import FilesystemBlobStore
+from harbor_twisted.storage.drivers import open_blob_store
 
 ARTIFACTS = "/projects/{project}/repositories/{repository}/artifacts"
 ARTIFACT = ARTIFACTS + "/{reference}"
@@ -32,7 +32,7 @@ class ArtifactsApi:
     def __init__(self, services: Services) -> None:
         # Config blobs are read where the registry stores them (the same data directory).
         self.artifacts = ArtifactService(services.identity.db,
-                                         FilesystemBlobStore(services.config.data))
+                                         open_blob_store(services.config))
 
     def register(self, router: Router) -> None:
         twice = ("repository",)

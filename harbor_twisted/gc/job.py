@@ -48,10 +48,8 @@ def _remove_file(ctx: JobContext, digest: Digest) -> int:
     with ctx.blobs.lock_digest(digest):
         if ctx.db.run_sync(gc_store.blob_row_exists, str(digest)):
             return 0
-        path = ctx.blobs.blob_path(digest)
-        try:
-            size = path.stat().st_size
-        except FileNotFoundError:
+        size = ctx.blobs.blob_size(digest)
+        if size is None:
             return 0
         return size if ctx.blobs.delete_blob(digest) else 0
 
@@ -98,7 +96,7 @@ def _sweep_blobs(
 def _sweep_orphan_files(ctx: JobContext, cutoff_timestamp: float) -> tuple[int, int]:
     known = ctx.db.run_sync(gc_store.known_digests)
     count = freed = 0
-    for digest, mtime in list(ctx.blobs.blob_files()):
+    for digest, mtime in list(ctx.blobs.list_blobs()):
         if mtime >= cutoff_timestamp or str(digest) in known:
             continue
         try:

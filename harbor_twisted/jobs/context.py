@@ -15,7 +15,7 @@ from typing import Any
 from harbor_twisted.common.clock import utcnow
 from harbor_twisted.config import Config
 from harbor_twisted.db.engine import Database
-from harbor_twisted.storage.filesystem import FilesystemBlobStore
+from harbor_twisted.storage.base import BlobStore
 
 LOG_CAP_BYTES = 1024 * 1024
 
@@ -42,7 +42,7 @@ class JobContext:
     attempt: int
     parameters: dict[str, Any]
     db: Database
-    blobs: FilesystemBlobStore
+    blobs: BlobStore
     config: Config
     stop_requested: threading.Event = field(default_factory=threading.Event)
     shutting_down: threading.Event = field(default_factory=threading.Event)

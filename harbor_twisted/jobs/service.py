@@ -15,7 +15,7 @@ from harbor_twisted.jobs.events import EventConsumer
 from harbor_twisted.jobs.kinds import JobKinds
 from harbor_twisted.jobs.scheduler import Scheduler
 from harbor_twisted.jobs.worker import JobWorkers
-from harbor_twisted.storage.filesystem import FilesystemBlobStore
+from harbor_twisted.storage.drivers import open_blob_store
 
 log = Logger(namespace="harbor_twisted.jobs.service")
 
@@ -41,7 +41,7 @@ def add_job_service(config: Config, parent: service.MultiService, kinds: JobKind
     migration), running the given kinds."""
     database = JobDatabase(config)
     database.setServiceParent(parent)
-    blobs = FilesystemBlobStore(config.data)
+    blobs = open_blob_store(config)
     blobs.prepare()
     workers = JobWorkers(config, database.db, blobs, kinds)
     workers.setServiceParent(parent)

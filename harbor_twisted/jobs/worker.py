@@ -34,7 +34,7 @@ from harbor_twisted.db import job_store
 from harbor_twisted.db.engine import Database
 from harbor_twisted.jobs.context import JobContext, JobOutcome, JobStopped
 from harbor_twisted.jobs.kinds import JobKinds
-from harbor_twisted.storage.filesystem import FilesystemBlobStore
+from harbor_twisted.storage.base import BlobStore
 
 _reactor = cast(IReactorFromThreads, reactor)  # the global reactor runs thread pools
 log = Logger(namespace="harbor_twisted.jobs.worker")
@@ -74,8 +74,7 @@ class Running:
 
 
 class JobWorkers(service.Service):
-    def __init__(self, config: Config, db: Database, blobs: FilesystemBlobStore,
-                 kinds: JobKinds) -> None:
+    def __init__(self, config: Config, db: Database, blobs: BlobStore, kinds: JobKinds) -> None:
         self.kinds = kinds
         self.config = config
         self.db = db

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection
 from twisted.internet import defer, task
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 from twisted.web.iweb import IRequest
 
 from harbor_twisted.common.client_address import client_address
@@ -28,13 +29,12 @@ MAX_PENDING = 100_000
 def event_for(
     config: Config,
     request: IRequest,
+    username: str,
     operation: str,
     resource_type: str,
     repository: str,
     resource: str,
 ) -> RegistryEvent:
-    grant = getattr(request, "grant", None)
-    username = grant.subject if grant is not None and grant.subject else "anonymous"
     return RegistryEvent(
         username, client_address(config, request), operation, resource_type, repository, resource
     )
@@ -88,7 +88,7 @@ class PullRecorder:
             return defer.succeed(None)
         d = self.db.run(write_pulls, batch)
 
-        def restore(failure: object) -> None:
+        def restore(failure: Failure) -> None:
             log.failure("writing pull audit records failed; will retry", failure)
             self.pending[:0] = batch
 

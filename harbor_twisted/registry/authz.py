@@ -104,7 +104,9 @@ class RegistryAuthorizer:
             grant = self._grant_for(token.strip())
         except jwt.TokenInvalid as exc:
             raise self._challenge(request, needed, "invalid_token", str(exc)) from None
-        writes = needed is not None and bool(set(needed.actions) & {"push", "delete"})
+        if needed is None:
+            return grant
+        writes = bool(set(needed.actions) & {"push", "delete"})
         live = None if self.read_only is None else self.read_only()
         if writes and (live or (live is None and grant.read_only and not grant.allows(needed))):
             raise RegistryError(
@@ -112,7 +114,7 @@ class RegistryAuthorizer:
                 "the registry is in read-only mode: pulls work, pushes and deletes are "
                 "refused until an administrator turns read-only mode off",
             )
-        if needed is not None and not grant.allows(needed):
+        if not grant.allows(needed):
             # a token from a read-only period, now over: the challenge fetches a fresh one
             raise self._challenge(request, needed, "insufficient_scope")
         return grant
@@ -140,7 +142,7 @@ class RegistryAuthorizer:
 
 
 def _access(claims: dict[str, Any]) -> frozenset[tuple[str, str, str]]:
-    entries = set()
+    entries: set[tuple[str, str, str]] = set()
     for item in claims.get("access") or []:
         kind, name, actions = item.get("type"), item.get("name"), item.get("actions")
         if not isinstance(kind, str) or not isinstance(name, str) or not isinstance(actions, list):

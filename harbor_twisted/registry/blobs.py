@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, BinaryIO
-
-from twisted.internet.interfaces import IConsumer, IPullProducer
-from twisted.web.iweb import IRequest
+from twisted.internet.interfaces import IPullProducer
+from twisted.web.http import Request
 from zope.interface import implementer
 
 from harbor_twisted.common.names import Route
@@ -14,26 +12,25 @@ from harbor_twisted.registry import policies
 from harbor_twisted.registry.audit import event_for
 from harbor_twisted.registry.errors import RegistryError
 from harbor_twisted.registry.ranges import parse_range
+from harbor_twisted.registry.request import RegistryRequest
+from harbor_twisted.registry.state import RegistryApp
+from harbor_twisted.storage.base import BlobMissing, BlobReader
 from harbor_twisted.storage.digests import Digest
 from harbor_twisted.web.http import Response, header
-
-if TYPE_CHECKING:
-    from harbor_twisted.registry.app import RegistryApp
 
 READ_SIZE = 1024 * 1024
 
 
 @implementer(IPullProducer)
 class BlobProducer:
-    """Streams ``length`` bytes of an open file in large reads, as the consumer drains."""
+    """Streams ``length`` bytes of an open blob in large reads, as the consumer drains."""
 
-    def __init__(self, handle: BinaryIO, start: int, length: int) -> None:
+    def __init__(self, handle: BlobReader, length: int) -> None:
         self.handle = handle
         self.remaining = length
-        self.consumer: IConsumer | None = None
-        handle.seek(start)
+        self.consumer: Request | None = None  # the request: a consumer that finishes
 
-    def start(self, consumer: IConsumer) -> None:
+    def start(self, consumer: Request) -> None:
         self.consumer = consumer
         consumer.registerProducer(self, False)
 
@@ -63,7 +60,7 @@ async def _stored_size(app: RegistryApp, route: Route, digest: Digest) -> int:
 
 
 async def head_or_get_blob(
-    app: RegistryApp, request: IRequest, route: Route, digest: Digest
+    app: RegistryApp, request: RegistryRequest, route: Route, digest: Digest
 ) -> Response:
     size = await _stored_size(app, route, digest)
     headers = {
@@ -76,32 +73,36 @@ async def head_or_get_blob(
     if request.method == b"HEAD":
         return Response(200, headers, content_length=size)
     byte_range = parse_range(header(request, "range"), size)
+    redirect = app.blobs.redirect(digest)
     # Only a proxy acts on X-Accel-Redirect: a request that did not come through one (it
     # sets X-Forwarded-For) - the job service's replication reading this registry on
     # loopback - gets the bytes.
-    if app.config.blob_serving == "x-accel-redirect" and header(request, "x-forwarded-for"):
-        headers["X-Accel-Redirect"] = f"{app.config.x_accel_prefix}/{digest.relative_path}"
+    if redirect is not None and redirect.internal and header(request, "x-forwarded-for"):
+        headers["X-Accel-Redirect"] = redirect.location
         return Response(200, headers, content_length=0)
+    if redirect is not None and not redirect.internal:
+        headers["Location"] = redirect.location
+        return Response(307, headers, content_length=0)
+    start, end = byte_range if byte_range is not None else (0, size - 1)
     try:
-        handle = app.blobs.open_blob(digest)
-    except FileNotFoundError:
+        handle = await app.in_disk_thread(app.blobs.open_blob, digest, start)
+    except BlobMissing:
         raise RegistryError(
             "BLOB_UNKNOWN", "blob content is missing from storage", {"digest": str(digest)}
         ) from None
+    producer = BlobProducer(handle, end - start + 1)
     if byte_range is None:
-        return Response(200, headers, producer=BlobProducer(handle, 0, size), content_length=size)
-    start, end = byte_range
+        return Response(200, headers, producer=producer, content_length=size)
     headers["Content-Range"] = f"bytes {start}-{end}/{size}"
-    length = end - start + 1
-    producer = BlobProducer(handle, start, length)
-    return Response(206, headers, producer=producer, content_length=length)
+    return Response(206, headers, producer=producer, content_length=end - start + 1)
 
 
 async def delete_blob(
-    app: RegistryApp, request: IRequest, route: Route, digest: Digest
+    app: RegistryApp, request: RegistryRequest, route: Route, digest: Digest
 ) -> Response:
+    resource = f"{route.name}@{digest}"
     events = [
-        event_for(app.config, request, "delete", "blob", route.name, f"{route.name}@{digest}")
+        event_for(app.config, request, request.username, "delete", "blob", route.name, resource)
     ]
     removed = await app.db.run(policies.unlink_blob, events, route.name, str(digest))
     if not removed:

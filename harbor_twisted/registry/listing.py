@@ -3,25 +3,21 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
 from urllib.parse import quote
-
-from twisted.web.iweb import IRequest
 
 from harbor_twisted.common.names import Route
 from harbor_twisted.db import registry_store
 from harbor_twisted.registry.errors import RegistryError
 from harbor_twisted.registry.manifest_parser import OCI_INDEX
+from harbor_twisted.registry.request import RegistryRequest
+from harbor_twisted.registry.state import RegistryApp
 from harbor_twisted.storage.digests import InvalidDigest, parse_digest
 from harbor_twisted.web.http import Response, query_value
-
-if TYPE_CHECKING:
-    from harbor_twisted.registry.app import RegistryApp
 
 MAX_PAGE = 10_000
 
 
-def _page_size(request: IRequest) -> int | None:
+def _page_size(request: RegistryRequest) -> int | None:
     text = query_value(request, "n")
     if text is None or text == "":
         return None
@@ -33,7 +29,7 @@ def _page_size(request: IRequest) -> int | None:
 
 
 def _paginate(
-    request: IRequest, app: RegistryApp, path: str, items: list[str], limit: int | None
+    request: RegistryRequest, app: RegistryApp, path: str, items: list[str], limit: int | None
 ) -> dict[str, str]:
     """Fetch one more than asked to know whether a next page exists; trims ``items``."""
     headers = {}
@@ -45,7 +41,7 @@ def _paginate(
     return headers
 
 
-async def list_tags(app: RegistryApp, request: IRequest, route: Route) -> Response:
+async def list_tags(app: RegistryApp, request: RegistryRequest, route: Route) -> Response:
     limit = _page_size(request)
     last = query_value(request, "last")
     fetch = None if limit is None else limit + 1
@@ -59,7 +55,7 @@ async def list_tags(app: RegistryApp, request: IRequest, route: Route) -> Respon
     return Response(200, headers, json.dumps({"name": route.name, "tags": tags}).encode())
 
 
-async def catalog(app: RegistryApp, request: IRequest, route: Route) -> Response:
+async def catalog(app: RegistryApp, request: RegistryRequest, route: Route) -> Response:
     limit = _page_size(request)
     last = query_value(request, "last")
     fetch = None if limit is None else limit + 1
@@ -69,7 +65,7 @@ async def catalog(app: RegistryApp, request: IRequest, route: Route) -> Response
     return Response(200, headers, json.dumps({"repositories": names}).encode())
 
 
-async def referrers(app: RegistryApp, request: IRequest, route: Route) -> Response:
+async def referrers(app: RegistryApp, request: RegistryRequest, route: Route) -> Response:
     try:
         subject = parse_digest(route.argument)
     except InvalidDigest as exc:

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from sqlalchemy.exc import IntegrityError
-from twisted.web.iweb import IRequest
 
 from harbor_twisted.common.names import Route, is_valid_tag
 from harbor_twisted.core.immutability import TagImmutable
 from harbor_twisted.db import registry_store
+from harbor_twisted.db.audit_store import RegistryEvent
 from harbor_twisted.db.quota_store import QuotaExceeded
 from harbor_twisted.registry import policies
 from harbor_twisted.registry.audit import event_for
 from harbor_twisted.registry.errors import RegistryError
 from harbor_twisted.registry.manifest_parser import ManifestInvalid, parse_manifest
 from harbor_twisted.registry.quota_events import quota_refused
+from harbor_twisted.registry.request import RegistryRequest
+from harbor_twisted.registry.state import RegistryApp
 from harbor_twisted.registry.upload_sink import CappedBuffer
 from harbor_twisted.storage.digests import (
     DEFAULT_ALGORITHM,
@@ -25,9 +25,6 @@ from harbor_twisted.storage.digests import (
     parse_digest,
 )
 from harbor_twisted.web.http import Response, header
-
-if TYPE_CHECKING:
-    from harbor_twisted.registry.app import RegistryApp
 
 
 def parse_reference(reference: str, for_write: bool = False) -> Digest | str:
@@ -54,7 +51,7 @@ def parse_reference(reference: str, for_write: bool = False) -> Digest | str:
     return reference
 
 
-def _accepts(request: IRequest, media_type: str) -> bool:
+def _accepts(request: RegistryRequest, media_type: str) -> bool:
     # Clients (the docker daemon among them) send several Accept lines: read them all.
     lines = request.requestHeaders.getRawHeaders(b"accept") or []
     accept = ",".join(line.decode("latin-1") for line in lines)
@@ -80,7 +77,7 @@ def _accepts(request: IRequest, media_type: str) -> bool:
     return any(v in (media_type, "*/*", f"{major}/*", "application/json") for v in offered)
 
 
-async def get_manifest(app: RegistryApp, request: IRequest, route: Route) -> Response:
+async def get_manifest(app: RegistryApp, request: RegistryRequest, route: Route) -> Response:
     reference = parse_reference(route.argument)
     if isinstance(reference, Digest):
         stored = await app.db.run(registry_store.get_manifest_by_digest, route.name, str(reference))
@@ -104,13 +101,21 @@ async def get_manifest(app: RegistryApp, request: IRequest, route: Route) -> Res
     if request.method == b"HEAD":
         return Response(200, headers, content_length=len(stored.content))
     app.pulls.add(
-        event_for(
-            app.config, request, "pull", "artifact", route.name, _resource(route.name, reference)
-        ),
+        _artifact_event(app, request, "pull", route, reference),
         stored.digest,
         None if isinstance(reference, Digest) else reference,
     )
     return Response(200, headers, body=stored.content)
+
+
+def _artifact_event(
+    app: RegistryApp, request: RegistryRequest, operation: str, route: Route,
+    reference: Digest | str,
+) -> RegistryEvent:
+    resource = _resource(route.name, reference)
+    return event_for(
+        app.config, request, request.username, operation, "artifact", route.name, resource
+    )
 
 
 def _resource(repository: str, reference: Digest | str) -> str:
@@ -120,9 +125,9 @@ def _resource(repository: str, reference: Digest | str) -> str:
     return f"{repository}:{reference}"
 
 
-async def put_manifest(app: RegistryApp, request: IRequest, route: Route) -> Response:
+async def put_manifest(app: RegistryApp, request: RegistryRequest, route: Route) -> Response:
     reference = parse_reference(route.argument, for_write=True)
-    sink = request.content
+    sink = request.body
     if not isinstance(sink, CappedBuffer):
         raise RegistryError("MANIFEST_INVALID", "a manifest body is required")
     if sink.overflowed:
@@ -161,9 +166,7 @@ async def put_manifest(app: RegistryApp, request: IRequest, route: Route) -> Res
         child_digests=tuple(child.digest for child in parsed.children),
     )
     events = [
-        event_for(
-            app.config, request, "create", "artifact", route.name, _resource(route.name, reference)
-        )
+        _artifact_event(app, request, "create", route, reference)
     ]
     try:
         try:
@@ -198,12 +201,10 @@ async def put_manifest(app: RegistryApp, request: IRequest, route: Route) -> Res
     return Response(201, headers, content_length=0)
 
 
-async def delete_manifest(app: RegistryApp, request: IRequest, route: Route) -> Response:
+async def delete_manifest(app: RegistryApp, request: RegistryRequest, route: Route) -> Response:
     reference = parse_reference(route.argument)
     events = [
-        event_for(
-            app.config, request, "delete", "artifact", route.name, _resource(route.name, reference)
-        )
+        _artifact_event(app, request, "delete", route, reference)
     ]
     change = policies.delete_manifest if isinstance(reference, Digest) else policies.delete_tag
     try:

@@ -1,65 +1,81 @@
 """A twisted.web Request that decides where a body goes before its first byte arrives.
 
 ``gotLength`` runs once the headers are parsed and before any body byte: method and raw
-path are still on the channel (``_command``/``_path``). Upload PATCH/PUT bodies and
-monolithic POSTs go straight into the upload's file (found from the UUID in the path — the
-database must not be consulted here, this runs on the reactor synchronously); manifest
-bodies go to a capped buffer; bodies of requests that take none are discarded. Problems
-found here are remembered in ``body_error`` and answered once the body has been read.
+path are still on the channel (``_command``/``_path``). Here the route is matched and
+validated and the token checked, once per request. Upload PATCH/PUT bodies and monolithic
+POSTs go straight into the upload (found from the UUID in the path and opened in a disk
+thread while reading pauses: once per request, off the reactor); manifest bodies go to a
+capped buffer; bodies of requests that take none are discarded. Problems found here are
+remembered in ``body_error`` and answered once the body has been read.
 """
 
 from __future__ import annotations
 
+import functools
 import uuid
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any, cast
 from urllib.parse import parse_qs
 
-from twisted.web import server
+from twisted.internet import defer
+from twisted.internet.interfaces import IPushProducer
+from twisted.web import http, server
 
 from harbor_twisted.common.names import Route, is_valid_name, route_path
+from harbor_twisted.registry.authz import Grant
 from harbor_twisted.registry.errors import RegistryError
 from harbor_twisted.registry.ranges import parse_content_range
-from harbor_twisted.registry.upload_sink import (
-    BodySink,
-    CappedBuffer,
-    DiscardSink,
-    UploadSink,
-)
+from harbor_twisted.registry.state import RegistryApp
+from harbor_twisted.registry.upload_sink import BodySink, CappedBuffer, DiscardSink, UploadBody
+from harbor_twisted.storage.base import UPLOAD_ID, UploadBusy, UploadMissing, UploadWriter
 from harbor_twisted.storage.digests import DEFAULT_ALGORITHM, InvalidDigest, parse_digest
-from harbor_twisted.storage.filesystem import UploadMissing
 
-if TYPE_CHECKING:
-    from harbor_twisted.registry.app import RegistryApp
+BODY_METHODS = (b"PUT", b"PATCH", b"POST")
 
 
 class RegistryRequest(server.Request):
-    body_error: RegistryError | None = None
-    route: Route | None = None
-    new_upload_id: str | None = None
+    """A request with what the registry learns about it, typed, as its headers arrive."""
 
-    grant: Any = None  # the verified token's grant, once authorised
+    def __init__(self, channel: http.HTTPChannel, *args: Any, app: RegistryApp | None) -> None:
+        super().__init__(channel, *args)
+        self.app = app
+        self.route: Route | None = None  # None: not a registry path (or not one we serve)
+        self.route_error: RegistryError | None = None  # the route's name or upload id is bad
+        self.body_error: RegistryError | None = None  # answered once the body was read
+        self.grant: Grant | None = None  # the verified token's grant, once authorised
+        self.body: BodySink = DiscardSink()  # where the body went (also ``self.content``)
+        self.new_upload_id: str | None = None  # a monolithic POST's upload
+
+    @property
+    def username(self) -> str:
+        """Who the audit log names: the token's subject, else anonymous."""
+        if self.grant is not None and self.grant.subject:
+            return self.grant.subject
+        return "anonymous"
 
     def gotLength(self, length: int | None) -> None:  # noqa: N802 - twisted's name
-        app: RegistryApp | None = getattr(self.channel.site, "registry_app", None)
-        method = getattr(self.channel, "_command", b"")
-        raw = getattr(self.channel, "_path", b"")
-        raw_path, _, query = raw.partition(b"?")
+        channel = self.channel
+        method: bytes = channel._command
+        raw_path, _, query = channel._path.partition(b"?")
         route = route_path(raw_path) if raw_path.startswith(b"/v2") else None
-        if app is None or route is None:
+        if self.app is None or route is None:
             super().gotLength(length)
             return
         self.route = route
+        self.route_error = _route_error(route)
         try:
-            if method in (b"PUT", b"PATCH", b"POST"):
-                self._authorize(app, method, route)
-            self.content = self._choose_sink(app, method, route, query, length)
+            if method in BODY_METHODS:
+                self._check_token(self.app, method, route)
+            if self.route_error is None:
+                self.body = self._choose_sink(self.app, method, route, query, length)
         except RegistryError as error:
             self.body_error = error
-            self.content = DiscardSink()
+            self.body = DiscardSink()
+        self.content = self.body
 
-    def _authorize(self, app: RegistryApp, method: bytes, route: Route) -> None:
+    def _check_token(self, app: RegistryApp, method: bytes, route: Route) -> None:
         """Check the token before accepting a body (verification is CPU-only and cached)."""
-        if app.authorizer is None or not is_valid_name(route.name):
+        if app.authorizer is None or not _name_is_valid(route):
             return
         self.method = method  # twisted sets it later; the authorizer reads it now
         self.grant = app.authorizer.authorize(self, route)
@@ -73,7 +89,7 @@ class RegistryRequest(server.Request):
                 raise _too_large(limit)
             return CappedBuffer(limit)
         if route.kind == "upload" and method in (b"PATCH", b"PUT"):
-            return self._append_sink(app, route, method, length)
+            return self._append_sink(app, route, method, query, length)
         if route.kind == "upload_start" and method == b"POST":
             digest = _query_value(query, "digest")
             if digest is not None and not _query_value(query, "mount"):
@@ -81,63 +97,107 @@ class RegistryRequest(server.Request):
         return DiscardSink()
 
     def _append_sink(
-        self, app: RegistryApp, route: Route, method: bytes, length: int | None
+        self, app: RegistryApp, route: Route, method: bytes, query: bytes, length: int | None
     ) -> BodySink:
-        if not is_valid_name(route.name):
-            raise RegistryError("NAME_INVALID", "invalid repository name")
-        try:
-            size = app.blobs.check_upload(route.argument, route.name)
-        except UploadMissing:
-            raise RegistryError("BLOB_UPLOAD_UNKNOWN", "upload unknown to registry") from None
         content_range = self.getHeader("content-range")
-        if content_range is not None:
-            try:
-                start, end = parse_content_range(content_range, size)
-            except RegistryError as error:
-                error.headers.update(_range_headers(route, size))
-                raise
-            if length is not None and length != end - start + 1:
-                raise RegistryError(
-                    "BLOB_UPLOAD_INVALID",
-                    "Content-Length does not match Content-Range",
-                    status=416,
-                    headers=_range_headers(route, size),
-                )
-        elif method == b"PUT" and not length:
+        if content_range is None and method == b"PUT" and not length:
             return DiscardSink()  # a PUT that only closes the upload
-        algorithm = DEFAULT_ALGORITHM
-        if method == b"PUT":
-            algorithm = _digest_algorithm(self.uri_query_value("digest"))
-        state = app.upload_hashes.state_for(route.argument, size, algorithm)
-        return self._open_upload(app, route.argument, state)
+        digest_text = _query_value(query, "digest") if method == b"PUT" else None
+        opening = app.in_disk_thread(
+            _open_for_append, app, route, digest_text, content_range, length
+        )
+        return self._upload_body(opening)
 
     def _monolithic_sink(self, app: RegistryApp, route: Route, digest_text: str) -> BodySink:
-        if not is_valid_name(route.name):
-            raise RegistryError("NAME_INVALID", "invalid repository name")
-        algorithm = _digest_algorithm(digest_text)
         upload_id = str(uuid.uuid4())
-        app.blobs.create_upload(upload_id, route.name)
         self.new_upload_id = upload_id
-        state = app.upload_hashes.state_for(upload_id, 0, algorithm)
-        return self._open_upload(app, upload_id, state)
+        opening = app.in_disk_thread(_create_and_open, app, route.name, upload_id, digest_text)
+        return self._upload_body(opening)
 
-    def _open_upload(self, app: RegistryApp, upload_id: str, state: Any) -> BodySink:
-        try:
-            return UploadSink(
-                str(app.blobs.upload_data_path(upload_id)), upload_id, app.upload_hashes, state
-            )
-        except BlockingIOError:
-            raise RegistryError(
-                "BLOB_UPLOAD_INVALID",
-                "another request is writing to this upload",
-                status=409,
-            ) from None
-        except FileNotFoundError:
-            raise RegistryError("BLOB_UPLOAD_UNKNOWN", "upload unknown to registry") from None
+    def _upload_body(self, opening: defer.Deferred[UploadWriter]) -> UploadBody:
+        """Reading pauses until the upload is open (off the reactor, once per request)."""
+        transport = cast(IPushProducer, self.channel.transport)  # a TCP or TLS transport
+        return UploadBody(opening, transport.pauseProducing, transport.resumeProducing)
 
-    def uri_query_value(self, key: str) -> str | None:
-        raw = getattr(self.channel, "_path", b"")
-        return _query_value(raw.partition(b"?")[2], key)
+
+def _open_for_append(
+    app: RegistryApp, route: Route, digest_text: str | None, content_range: str | None,
+    length: int | None,
+) -> UploadWriter:
+    """In a disk thread: the upload's writer, its size checked against Content-Range.
+
+    The errors keep their order: unknown upload, bad range, then a bad digest.
+    """
+    algorithm, digest_error = DEFAULT_ALGORITHM, None
+    try:
+        algorithm = _digest_algorithm(digest_text)
+    except RegistryError as error:
+        digest_error = error
+    writer = _open(app, route.argument, route.name, algorithm)
+    try:
+        if content_range is not None:
+            _check_range(route, writer.size, content_range, length)
+        if digest_error is not None:
+            raise digest_error
+    except BaseException:
+        writer.close()
+        raise
+    return writer
+
+
+def _create_and_open(
+    app: RegistryApp, repository: str, upload_id: str, digest_text: str
+) -> UploadWriter:
+    """In a disk thread: a new upload for a monolithic POST, and its writer."""
+    algorithm = _digest_algorithm(digest_text)
+    app.blobs.create_upload(upload_id, repository)
+    return _open(app, upload_id, repository, algorithm)
+
+
+def _open(app: RegistryApp, upload_id: str, repository: str, algorithm: str) -> UploadWriter:
+    try:
+        return app.blobs.open_upload(upload_id, repository, algorithm)
+    except UploadMissing:
+        raise RegistryError("BLOB_UPLOAD_UNKNOWN", "upload unknown to registry") from None
+    except UploadBusy:
+        raise RegistryError(
+            "BLOB_UPLOAD_INVALID", "another request is writing to this upload", status=409
+        ) from None
+
+
+def _check_range(route: Route, size: int, content_range: str, length: int | None) -> None:
+    try:
+        start, end = parse_content_range(content_range, size)
+    except RegistryError as error:
+        error.headers.update(_range_headers(route, size))
+        raise
+    if length is not None and length != end - start + 1:
+        raise RegistryError(
+            "BLOB_UPLOAD_INVALID",
+            "Content-Length does not match Content-Range",
+            status=416,
+            headers=_range_headers(route, size),
+        )
+
+
+def request_factory(app: RegistryApp | None) -> Callable[..., RegistryRequest]:
+    """What the site builds its requests with: each one knows the registry it goes to."""
+    return functools.partial(RegistryRequest, app=app)
+
+
+def _name_is_valid(route: Route) -> bool:
+    return route.kind in ("base", "catalog") or is_valid_name(route.name)
+
+
+def _route_error(route: Route) -> RegistryError | None:
+    """Validated once per request: the repository name, and an upload's id."""
+    if not _name_is_valid(route):
+        return RegistryError("NAME_INVALID", "invalid repository name", {"name": route.name[:300]})
+    if route.kind == "upload" and not UPLOAD_ID.match(route.argument):
+        return RegistryError(
+            "BLOB_UPLOAD_UNKNOWN", "blob upload unknown to registry", {"uuid": route.argument[:64]}
+        )
+    return None
 
 
 def _query_value(query: bytes, key: str) -> str | None:

@@ -1,8 +1,8 @@
-"""Where request bodies go: straight into an upload's file, hashed on the way.
+"""Where request bodies go: straight into an upload, hashed on the way.
 
 twisted.web normally spools a whole body (memory or a temp file) before the resource runs.
 ``RegistryRequest.gotLength`` (see request.py) swaps in one of these sinks instead, so a
-layer is written once, to its final disk, while it arrives; memory stays flat.
+layer is written once, to its final place, while it arrives; memory stays flat.
 
 A sink must offer ``write``, ``tell``, ``seek``, ``read`` and ``close``: that is what
 twisted.web calls on ``Request.content``.
@@ -10,53 +10,15 @@ twisted.web calls on ``Request.content``.
 
 from __future__ import annotations
 
-import contextlib
 import errno
-import fcntl
 import io
-import os
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable
 
-from harbor_twisted.storage.digests import DEFAULT_ALGORITHM, Digest, new_hasher
+from twisted.internet import defer
+from twisted.python.failure import Failure
 
-
-@dataclass
-class UploadHashState:
-    """The running hash of an upload, valid while ``hashed_bytes`` equals the file size."""
-
-    algorithm: str = DEFAULT_ALGORITHM
-    hasher: Any = field(default_factory=new_hasher)
-    hashed_bytes: int = 0
-
-    def digest_if_current(self, size: int, algorithm: str) -> Digest | None:
-        if self.hasher is None or self.hashed_bytes != size or self.algorithm != algorithm:
-            return None
-        return Digest(self.algorithm, self.hasher.copy().hexdigest())
-
-
-class UploadHashes:
-    """Process-local running hashes; another process or a restart re-hashes from disk."""
-
-    def __init__(self) -> None:
-        self._states: dict[str, UploadHashState] = {}
-        self.writing: set[str] = set()
-
-    def state_for(self, upload_id: str, size: int, algorithm: str) -> UploadHashState:
-        state = self._states.get(upload_id)
-        if state is None or state.hashed_bytes != size or state.algorithm != algorithm:
-            if size == 0:
-                state = UploadHashState(algorithm, new_hasher(algorithm), 0)
-            else:
-                state = UploadHashState(algorithm, None, size)  # unknown: re-hash at commit
-            self._states[upload_id] = state
-        return state
-
-    def get(self, upload_id: str) -> UploadHashState | None:
-        return self._states.get(upload_id)
-
-    def forget(self, upload_id: str) -> None:
-        self._states.pop(upload_id, None)
+from harbor_twisted.registry.errors import RegistryError
+from harbor_twisted.storage.base import UploadWriter
 
 
 class BodySink:
@@ -105,70 +67,101 @@ class CappedBuffer(BodySink):
         return self.buffer.getvalue()
 
 
-class UploadSink(BodySink):
-    """Appends to an upload's data file under an exclusive lock, hashing as it writes.
+class UploadBody(BodySink):
+    """A request body appended to its upload as it arrives.
 
-    On a write error (a full disk) the file is cut back to where this request started and
-    the hash restored, so the upload stays consistent and the client may retry the chunk.
+    Opening the upload (finding it, checking its repository and size, taking its lock) is
+    storage work, done in a thread once per request. Until it is open the connection is
+    paused, and the bytes that came with the headers - one socket read at most - wait here.
     """
 
     def __init__(
-        self, path: str, upload_id: str, hashes: UploadHashes, state: UploadHashState
+        self,
+        opening: defer.Deferred[UploadWriter],
+        pause: Callable[[], None],
+        resume: Callable[[], None],
     ) -> None:
-        self.upload_id = upload_id
-        self.hashes = hashes
-        self.state = state
-        self.error: OSError | None = None
-        self._file = open(path, "r+b")  # noqa: SIM115 - closed in close()
-        try:
-            fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            self._file.close()
-            raise
-        self._file.seek(0, os.SEEK_END)
-        self.start_offset = self._file.tell()
-        self._hash_at_start = state.hasher.copy() if state.hasher is not None else None
-        hashes.writing.add(upload_id)
+        self.writer: UploadWriter | None = None
+        self._problem: Exception | None = None  # the opening's RegistryError, or an OSError
+        self._early: list[bytes] = []
+        self._handed_out = False  # the handler owns the writer now (and closes it)
+        self._resume = resume
+        self._ready: defer.Deferred[None] = defer.Deferred()
+        pause()
+        opening.addCallbacks(self._opened, self._failed)
 
-    @property
-    def offset(self) -> int:
-        return self.start_offset + self.received
+    def _opened(self, writer: UploadWriter) -> None:
+        if self.closed:  # the client went away meanwhile
+            writer.close()
+        else:
+            self.writer = writer
+            early, self._early = self._early, []
+            for data in early:
+                self._append(data)
+        self._resume()
+        self._ready.callback(None)
+
+    def _failed(self, failure: Failure) -> None:
+        problem = failure.value
+        self._problem = problem if isinstance(problem, Exception) else RuntimeError(problem)
+        self._early = []
+        self._resume()
+        self._ready.callback(None)
 
     def write(self, data: bytes) -> None:
-        if self.error is not None or self.closed:
-            return
-        try:
-            self._file.write(data)
-        except OSError as exc:
-            self._roll_back(exc)
-            return
         self.received += len(data)
-        if self.state.hasher is not None:
-            self.state.hasher.update(data)
-        self.state.hashed_bytes += len(data)
+        if self._problem is not None:
+            return
+        if self.writer is None:
+            self._early.append(data)
+        else:
+            self._append(data)
 
-    def _roll_back(self, exc: OSError) -> None:
-        self.error = exc
-        with contextlib.suppress(OSError):
-            self._file.flush()
-        os.ftruncate(self._file.fileno(), self.start_offset)
-        self._file.seek(self.start_offset)
-        self.received = 0
-        self.state.hasher = self._hash_at_start
-        self.state.hashed_bytes = self.start_offset
+    def _append(self, data: bytes) -> None:
+        assert self.writer is not None
+        try:
+            self.writer.write(data)  # rolls this request's bytes back on an error
+        except OSError as exc:
+            self._problem = exc
 
-    @property
-    def out_of_space(self) -> bool:
-        return self.error is not None and self.error.errno in (errno.ENOSPC, errno.EDQUOT)
+    async def stored(self) -> UploadWriter:
+        """The writer, still open, once the whole body is in; raises what went wrong."""
+        await self._ready
+        if self._problem is not None:
+            if self.writer is not None:
+                self.writer.close()
+            raise self._problem if not isinstance(self._problem, OSError) else storage_error(
+                self._problem
+            )
+        assert self.writer is not None
+        self._handed_out = True
+        return self.writer
 
     def close(self) -> None:
-        if self.closed:
-            return
+        """twisted.web's cleanup: lets the upload go (its bytes stay for the next chunk)."""
         self.closed = True
-        try:
-            self._file.flush()
-        except OSError as exc:
-            self._roll_back(exc)
-        finally:
-            self._file.close()
-            self.hashes.writing.discard(self.upload_id)
+        if self.writer is not None and not self._handed_out:
+            try:
+                self.writer.close()
+            except OSError as exc:
+                self._problem = self._problem or exc
+
+
+def close_writer(writer: UploadWriter) -> int:
+    """Close a writer whose chunk is complete; the upload's size, or the storage error."""
+    try:
+        writer.close()
+    except OSError as exc:
+        raise storage_error(exc) from None
+    return writer.size
+
+
+def storage_error(problem: OSError) -> RegistryError:
+    """A write the storage refused: 507 when it is full, else 500."""
+    if problem.errno in (errno.ENOSPC, errno.EDQUOT):
+        return RegistryError(
+            "BLOB_UPLOAD_INVALID",
+            "the registry is out of storage space; the chunk was not stored",
+            status=507,
+        )
+    return RegistryError("BLOB_UPLOAD_INVALID", f"storing the chunk failed: {problem}", status=500)

@@ -7,28 +7,25 @@ handler here runs (see request.py); handlers only validate, finalise and record.
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
-from twisted.web.iweb import IRequest
 
 from harbor_twisted.common.names import Route, is_valid_name
 from harbor_twisted.db import quota_store, registry_store
 from harbor_twisted.registry.authz import Needed
 from harbor_twisted.registry.errors import RegistryError
 from harbor_twisted.registry.quota_events import quota_refused
-from harbor_twisted.registry.upload_sink import UploadSink
-from harbor_twisted.storage.digests import Digest, InvalidDigest, parse_digest
-from harbor_twisted.storage.filesystem import DigestMismatch, UploadMissing
+from harbor_twisted.registry.request import RegistryRequest
+from harbor_twisted.registry.state import RegistryApp
+from harbor_twisted.registry.upload_sink import UploadBody, close_writer, storage_error
+from harbor_twisted.storage.base import DigestMismatch, UploadBusy, UploadMissing, UploadWriter
+from harbor_twisted.storage.digests import DEFAULT_ALGORITHM, Digest, InvalidDigest, parse_digest
 from harbor_twisted.web.http import Response, query_value
-
-if TYPE_CHECKING:
-    from harbor_twisted.registry.app import RegistryApp
 
 
 def _upload_headers(
-    app: RegistryApp, request: IRequest, route: Route, upload_id: str, size: int
+    app: RegistryApp, request: RegistryRequest, route: Route, upload_id: str, size: int
 ) -> dict[str, str]:
     return {
         "Location": app.url(request, f"/v2/{route.name}/blobs/uploads/{upload_id}"),
@@ -37,7 +34,9 @@ def _upload_headers(
     }
 
 
-def _blob_created(app: RegistryApp, request: IRequest, route: Route, digest: Digest) -> Response:
+def _blob_created(
+    app: RegistryApp, request: RegistryRequest, route: Route, digest: Digest
+) -> Response:
     headers = {
         "Location": app.url(request, f"/v2/{route.name}/blobs/{digest}"),
         "Docker-Content-Digest": str(digest),
@@ -60,17 +59,18 @@ def _unknown_upload(upload_id: str) -> RegistryError:
     )
 
 
-async def start_upload(app: RegistryApp, request: IRequest, route: Route) -> Response:
+async def start_upload(app: RegistryApp, request: RegistryRequest, route: Route) -> Response:
     mount = query_value(request, "mount")
     if mount is not None:
         mounted = await _try_mount(app, request, route, mount, query_value(request, "from"))
         if mounted is not None:
             return mounted
     elif request.new_upload_id is not None:  # monolithic POST ?digest=, body already stored
-        digest = _required_digest(query_value(request, "digest"))
         try:
-            _check_sink(request)
-            return await _finish(app, request, route, request.new_upload_id, digest)
+            digest = _required_digest(query_value(request, "digest"))
+            writer = await _body_writer(request)
+            assert writer is not None
+            return await _finish(app, request, route, writer, digest)
         except RegistryError:
             await _discard(app, request.new_upload_id)
             raise
@@ -81,12 +81,12 @@ async def start_upload(app: RegistryApp, request: IRequest, route: Route) -> Res
 
 
 async def _try_mount(
-    app: RegistryApp, request: IRequest, route: Route, mount: str, source: str | None
+    app: RegistryApp, request: RegistryRequest, route: Route, mount: str, source: str | None
 ) -> Response | None:
     digest = _required_digest(mount)
     if not source or not is_valid_name(source):
         return None  # no usable source: fall back to a regular upload
-    grant = getattr(request, "grant", None)
+    grant = request.grant
     if app.authorizer is not None and (
         grant is None or not grant.allows(Needed("repository", source, ("pull",)))
     ):
@@ -104,86 +104,92 @@ async def _try_mount(
 
 
 async def _discard(app: RegistryApp, upload_id: str) -> None:
-    app.upload_hashes.forget(upload_id)
     await app.in_disk_thread(app.blobs.remove_upload, upload_id)  # may unlink gigabytes
     await app.db.run(registry_store.delete_upload, upload_id)
 
 
-def _check_sink(request: IRequest) -> int | None:
-    """Close the body's sink; its offset, or None if the body did not go to an upload."""
-    sink = request.content
-    if not isinstance(sink, UploadSink):
+async def _body_writer(request: RegistryRequest) -> UploadWriter | None:
+    """The upload the body went to, still open; None if the body went to none."""
+    if not isinstance(request.body, UploadBody):
         return None
-    sink.close()
-    if sink.error is not None:
-        if sink.out_of_space:
-            raise RegistryError(
-                "BLOB_UPLOAD_INVALID",
-                "the registry is out of storage space; the chunk was not stored",
-                status=507,
-            )
-        raise RegistryError(
-            "BLOB_UPLOAD_INVALID", f"storing the chunk failed: {sink.error}", status=500
-        )
-    return sink.offset
+    return await request.body.stored()
 
 
-async def patch_upload(app: RegistryApp, request: IRequest, route: Route) -> Response:
-    offset = _check_sink(request)
-    if offset is None:
-        offset = await _current_size(app, route)
+async def patch_upload(app: RegistryApp, request: RegistryRequest, route: Route) -> Response:
+    writer = await _body_writer(request)
+    size = close_writer(writer) if writer is not None else await _current_size(app, route)
     await app.db.run(registry_store.touch_upload, route.argument)
     return Response(
-        202, _upload_headers(app, request, route, route.argument, offset), content_length=0
+        202, _upload_headers(app, request, route, route.argument, size), content_length=0
     )
 
 
 async def _current_size(app: RegistryApp, route: Route) -> int:
     try:
-        return await app.in_disk_thread(app.blobs.check_upload, route.argument, route.name)
+        return await app.in_disk_thread(app.blobs.upload_size, route.argument, route.name)
     except UploadMissing:
         raise _unknown_upload(route.argument) from None
 
 
-async def put_upload(app: RegistryApp, request: IRequest, route: Route) -> Response:
-    digest = _required_digest(query_value(request, "digest"))
-    _check_sink(request)
-    await _current_size(app, route)
-    return await _finish(app, request, route, route.argument, digest)
+def _open_upload(app: RegistryApp, route: Route, algorithm: str) -> UploadWriter:
+    try:
+        return app.blobs.open_upload(route.argument, route.name, algorithm)
+    except UploadMissing:
+        raise _unknown_upload(route.argument) from None
+    except UploadBusy:
+        raise RegistryError(
+            "BLOB_UPLOAD_INVALID", "this upload is already being completed", status=409
+        ) from None
+
+
+async def put_upload(app: RegistryApp, request: RegistryRequest, route: Route) -> Response:
+    writer = await _body_writer(request)
+    if writer is None:  # a PUT that only closes the upload: open it now, once
+        algorithm = _algorithm_of(query_value(request, "digest"))
+        writer = await app.in_disk_thread(_open_upload, app, route, algorithm)
+    try:
+        digest = _required_digest(query_value(request, "digest"))
+    except RegistryError:
+        writer.close()
+        raise
+    return await _finish(app, request, route, writer, digest)
+
+
+def _algorithm_of(text: str | None) -> str:
+    try:
+        return parse_digest(text).algorithm if text else DEFAULT_ALGORITHM
+    except InvalidDigest:
+        return DEFAULT_ALGORITHM  # refused right after, by _required_digest
 
 
 async def _finish(
-    app: RegistryApp, request: IRequest, route: Route, upload_id: str, expected: Digest
+    app: RegistryApp, request: RegistryRequest, route: Route, writer: UploadWriter,
+    expected: Digest,
 ) -> Response:
-    if upload_id in app.finishing:
-        raise RegistryError(
-            "BLOB_UPLOAD_INVALID", "this upload is already being completed", status=409
-        )
-    app.finishing.add(upload_id)
+    """Verify and store the upload under its digest, then record the blob; closes ``writer``.
+
+    The writer holds the upload's lock throughout, so no other request appends or completes
+    it meanwhile, in this process or another.
+    """
+    upload_id = writer.upload_id
     try:
-        size = await app.in_disk_thread(app.blobs.check_upload, upload_id, route.name)
-        state = app.upload_hashes.get(upload_id)
-        actual = state.digest_if_current(size, expected.algorithm) if state else None
-        if actual is None:
-            actual = await app.in_disk_thread(app.blobs.hash_upload, upload_id, expected.algorithm)
+        actual = await app.in_disk_thread(writer.digest, expected.algorithm)
+        if actual != expected:
+            raise DigestMismatch(expected, actual)
         # Held from the rename (or dedup) to the committed row: GC re-checks the row under
         # the same lock before deleting a file, so this blob cannot lose its file meanwhile.
         lock = await app.in_disk_thread(app.blobs.lock_digest, expected)
         try:
-            stored = await app.in_disk_thread(
-                app.blobs.commit_upload, upload_id, expected, actual
-            )
+            stored = await app.in_disk_thread(writer.commit, expected)
             await app.db.run(_record_blob, route.name, str(stored.digest), stored.size, upload_id)
         finally:
             lock.release()
-        app.upload_hashes.forget(upload_id)
-    except UploadMissing:
-        raise _unknown_upload(upload_id) from None
-    except FileNotFoundError:
-        raise _unknown_upload(upload_id) from None
+    except (UploadMissing, FileNotFoundError):
+        raise _unknown_upload(upload_id) from None  # cancelled meanwhile
+    except OSError as exc:
+        raise storage_error(exc) from None
     except quota_store.QuotaExceeded as exc:
         # The file went into the blob store unlinked (GC sweeps it); the upload is over.
-        app.upload_hashes.forget(upload_id)
         await app.db.run(registry_store.delete_upload, upload_id)
         await quota_refused(app, request, route.name, str(expected), None, exc)
         raise quota_denied(exc) from None
@@ -194,7 +200,7 @@ async def _finish(
             {"expected": str(exc.expected), "actual": str(exc.actual)},
         ) from None
     finally:
-        app.finishing.discard(upload_id)
+        writer.close()
     return _blob_created(app, request, route, expected)
 
 
@@ -218,14 +224,14 @@ def _record_blob(
     registry_store.delete_upload(conn, upload_id)
 
 
-async def upload_status(app: RegistryApp, request: IRequest, route: Route) -> Response:
+async def upload_status(app: RegistryApp, request: RegistryRequest, route: Route) -> Response:
     size = await _current_size(app, route)
     return Response(
         204, _upload_headers(app, request, route, route.argument, size), content_length=0
     )
 
 
-async def cancel_upload(app: RegistryApp, request: IRequest, route: Route) -> Response:
-    await _current_size(app, route)
+async def cancel_upload(app: RegistryApp, request: RegistryRequest, route: Route) -> Response:
+    await _current_size(app, route)  # the upload exists, in this repository
     await _discard(app, route.argument)
     return Response(204, content_length=0)

@@ -26,11 +26,6 @@ class Digest:
     def __str__(self) -> str:
         return f"{self.algorithm}:{self.hex}"
 
-    @property
-    def relative_path(self) -> str:
-        """Where the blob lives below the blob root: ``sha256/ab/abcd…``."""
-        return f"{self.algorithm}/{self.hex[:2]}/{self.hex}"
-
 
 def parse_digest(text: str) -> Digest:
     """Parse ``algorithm:hex`` strictly; anything unsafe for a file path is refused."""

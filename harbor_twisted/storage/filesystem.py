@@ -5,10 +5,12 @@ Layout under the data directory::
     blobs/<algorithm>/<first two hex>/<hex>   finished blobs, immutable
     uploads/<uuid>/data                       bytes received so far
     uploads/<uuid>/repository                 the repository the upload belongs to
+    locks/<algorithm>-<first two hex>         digest locks (flock)
 
 A blob only appears under its digest name after its bytes were verified and fsynced, by an
 atomic rename: a crash leaves either no blob or the whole blob, never a partial one.
-Methods here do blocking file I/O; callers run the heavy ones (commit, rehash) in a thread.
+Methods here do blocking file I/O; callers run them in a thread, except the writer's
+``write``, which appends a request body as it arrives.
 """
 
 from __future__ import annotations
@@ -16,36 +18,30 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import re
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-from harbor_twisted.storage.digests import Digest, new_hasher
+from harbor_twisted.storage.base import (
+    UPLOAD_ID,
+    BlobMissing,
+    BlobReader,
+    DigestMismatch,
+    Redirect,
+    StoredBlob,
+    UploadBusy,
+    UploadMissing,
+)
+from harbor_twisted.storage.digests import DEFAULT_ALGORITHM, Digest, new_hasher
 
-UPLOAD_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 READ_SIZE = 1024 * 1024
 
 
-class UploadMissing(LookupError):
-    """No upload with that id exists (or it belongs to another repository)."""
-
-
-class DigestMismatch(ValueError):
-    """The uploaded bytes do not hash to the digest the client announced."""
-
-    def __init__(self, expected: Digest, actual: Digest) -> None:
-        super().__init__(f"content digest {actual} does not match {expected}")
-        self.expected = expected
-        self.actual = actual
-
-
-@dataclass(frozen=True)
-class StoredBlob:
-    digest: Digest
-    size: int
+def _relative_path(digest: Digest) -> str:
+    """Where a blob lives below the blob root (and below nginx's X-Accel location)."""
+    return f"{digest.algorithm}/{digest.hex[:2]}/{digest.hex}"
 
 
 def _fsync_directory(path: Path) -> None:
@@ -57,12 +53,7 @@ def _fsync_directory(path: Path) -> None:
 
 
 class DigestLock:
-    """An exclusive lock on one digest (a shard of digests), across threads and processes.
-
-    Garbage collection deletes a blob file under it only after re-checking that no row
-    names the digest; finishing an upload holds it from the file's rename (or dedup) until
-    its row is committed. So a blob re-uploaded during a sweep keeps its file.
-    """
+    """An exclusive flock on one digest (a shard of digests), across threads and processes."""
 
     def __init__(self, path: Path) -> None:
         self._fd: int | None = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -80,24 +71,268 @@ class DigestLock:
         self.release()
 
 
+@dataclass
+class _RunningHash:
+    """An upload's hash as this process computed it, valid while it covers every byte."""
+
+    algorithm: str
+    hasher: Any  # None: unknown (written by another process), re-hash at commit
+    hashed_bytes: int
+
+    def current(self, size: int, algorithm: str) -> Digest | None:
+        if self.hasher is None or self.hashed_bytes != size or self.algorithm != algorithm:
+            return None
+        return Digest(self.algorithm, self.hasher.copy().hexdigest())
+
+
+@dataclass
+class _Uploads:
+    """Process-local: running hashes between one request's writer and the next, and which
+    uploads a writer holds (expiry leaves those alone)."""
+
+    hashes: dict[str, _RunningHash] = field(default_factory=dict)
+    writing: set[str] = field(default_factory=set)
+
+    def hash_for(self, upload_id: str, size: int, algorithm: str) -> _RunningHash:
+        state = self.hashes.get(upload_id)
+        if state is None or state.hashed_bytes != size or state.algorithm != algorithm:
+            hasher = new_hasher(algorithm) if size == 0 else None
+            state = _RunningHash(algorithm, hasher, size)
+            self.hashes[upload_id] = state
+        return state
+
+    def forget(self, upload_id: str) -> None:
+        self.hashes.pop(upload_id, None)
+
+
+class FileUploadWriter:
+    """Appends to an upload's data file under an exclusive flock, hashing as it writes.
+
+    On a write error (a full disk) the file is cut back to where this writer started and
+    the hash restored, so the upload stays consistent and the client may retry the chunk.
+    """
+
+    def __init__(self, store: FilesystemBlobStore, upload_id: str, file: BinaryIO,
+                 state: _RunningHash) -> None:
+        self._store = store
+        self._upload_id = upload_id
+        self._file: BinaryIO | None = file
+        self._state = state
+        self._start = file.seek(0, os.SEEK_END)
+        self._hash_at_start = state.hasher.copy() if state.hasher is not None else None
+        self._appended = 0
+        self._digest: Digest | None = None
+        store.uploads.writing.add(upload_id)
+
+    @property
+    def upload_id(self) -> str:
+        return self._upload_id
+
+    @property
+    def size(self) -> int:
+        return self._start + self._appended
+
+    @property
+    def appended(self) -> int:
+        return self._appended
+
+    def write(self, data: bytes) -> None:
+        assert self._file is not None, "write after close"
+        try:
+            self._file.write(data)
+        except OSError:
+            self._roll_back()
+            raise
+        self._appended += len(data)
+        if self._state.hasher is not None:
+            self._state.hasher.update(data)
+        self._state.hashed_bytes += len(data)
+
+    def _roll_back(self) -> None:
+        assert self._file is not None
+        with contextlib.suppress(OSError):
+            self._file.flush()
+        os.ftruncate(self._file.fileno(), self._start)
+        self._file.seek(self._start)
+        self._appended = 0
+        self._state.hasher = self._hash_at_start
+        self._state.hashed_bytes = self._start
+
+    def _flush(self) -> None:
+        assert self._file is not None
+        try:
+            self._file.flush()
+        except OSError:
+            self._roll_back()
+            raise
+
+    def close(self) -> None:
+        if self._file is None:
+            return
+        try:
+            self._flush()
+        finally:
+            self._file.close()
+            self._file = None
+            self._store.uploads.writing.discard(self._upload_id)
+
+    def digest(self, algorithm: str) -> Digest:
+        """Of everything stored: the running hash, else the stored bytes re-hashed."""
+        assert self._file is not None, "digest after close"
+        self._flush()
+        digest = self._state.current(self.size, algorithm)
+        if digest is None:
+            hasher = new_hasher(algorithm)
+            self._file.seek(0)
+            while chunk := self._file.read(READ_SIZE):
+                hasher.update(chunk)
+            self._file.seek(0, os.SEEK_END)
+            digest = Digest(algorithm, hasher.hexdigest())
+        return digest
+
+    def commit(self, expected: Digest) -> StoredBlob:
+        """Verify, fsync and atomically move the upload into the blob store."""
+        assert self._file is not None, "commit after close"
+        actual = self.digest(expected.algorithm)
+        if actual != expected:
+            raise DigestMismatch(expected, actual)
+        size = self.size
+        target = self._store.blob_root / _relative_path(expected)
+        if not target.exists():  # else deduplicated: the same content is already stored
+            os.fsync(self._file.fileno())
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(self._store.upload_root / self._upload_id / "data", target)
+            _fsync_directory(target.parent)
+        self.abort()
+        return StoredBlob(expected, size)
+
+    def abort(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+            self._store.uploads.writing.discard(self._upload_id)
+        self._store.remove_upload(self._upload_id)
+
+
 class FilesystemBlobStore:
-    def __init__(self, root: Path) -> None:
-        self.root = root
+    def __init__(self, root: Path, x_accel_prefix: str | None = None) -> None:
         self.blob_root = root / "blobs"
         self.upload_root = root / "uploads"
         self.lock_root = root / "locks"
+        self.x_accel_prefix = x_accel_prefix  # nginx's internal location over blobs/
+        self.uploads = _Uploads()
 
     def prepare(self) -> None:
         for directory in (self.blob_root, self.upload_root, self.lock_root):
             directory.mkdir(parents=True, exist_ok=True)
 
-    def lock_digest(self, digest: Digest) -> DigestLock:
-        """Block until the digest's lock is ours (256 shards per algorithm)."""
-        self.lock_root.mkdir(parents=True, exist_ok=True)
-        return DigestLock(self.lock_root / f"{digest.algorithm}-{digest.hex[:2]}")
+    # -- uploads --------------------------------------------------------------------------
 
-    def blob_files(self) -> Iterator[tuple[Digest, float]]:
-        """Every stored blob file with its modification time (for orphan sweeping)."""
+    def _upload_dir(self, upload_id: str) -> Path:
+        if not UPLOAD_ID.match(upload_id):
+            raise UploadMissing(upload_id)
+        return self.upload_root / upload_id
+
+    def create_upload(self, upload_id: str, repository: str) -> None:
+        directory = self._upload_dir(upload_id)
+        directory.mkdir(parents=True)
+        (directory / "repository").write_text(repository, encoding="utf-8")
+        (directory / "data").touch()
+
+    def _checked_dir(self, upload_id: str, repository: str) -> Path:
+        directory = self._upload_dir(upload_id)
+        try:
+            owner = (directory / "repository").read_text(encoding="utf-8")
+        except (FileNotFoundError, NotADirectoryError):
+            raise UploadMissing(upload_id) from None
+        if owner != repository:
+            raise UploadMissing(upload_id)
+        return directory
+
+    def open_upload(
+        self, upload_id: str, repository: str, algorithm: str = DEFAULT_ALGORITHM
+    ) -> FileUploadWriter:
+        path = self._checked_dir(upload_id, repository) / "data"
+        try:
+            file = open(path, "r+b")  # noqa: SIM115 - the writer closes it
+        except FileNotFoundError:
+            raise UploadMissing(upload_id) from None
+        try:
+            fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            file.close()
+            raise UploadBusy(upload_id) from None
+        size = os.fstat(file.fileno()).st_size
+        state = self.uploads.hash_for(upload_id, size, algorithm)
+        return FileUploadWriter(self, upload_id, file, state)
+
+    def upload_size(self, upload_id: str, repository: str) -> int:
+        try:
+            return (self._checked_dir(upload_id, repository) / "data").stat().st_size
+        except FileNotFoundError:
+            raise UploadMissing(upload_id) from None
+
+    def remove_upload(self, upload_id: str) -> None:
+        self.uploads.forget(upload_id)
+        with contextlib.suppress(UploadMissing):
+            shutil.rmtree(self._upload_dir(upload_id), ignore_errors=True)
+
+    def busy_uploads(self) -> set[str]:
+        return set(self.uploads.writing)
+
+    def _upload_times(self) -> Iterator[tuple[str, float]]:
+        """Every upload directory with its last modification time."""
+        if not self.upload_root.is_dir():
+            return
+        for entry in os.scandir(self.upload_root):
+            if UPLOAD_ID.match(entry.name):
+                try:
+                    mtime = (Path(entry.path) / "data").stat().st_mtime
+                except FileNotFoundError:
+                    mtime = entry.stat().st_mtime
+                yield entry.name, mtime
+
+    def expire_uploads(self, older_than: float, keep: set[str]) -> list[str]:
+        removed = []
+        for upload_id, mtime in list(self._upload_times()):
+            if mtime < older_than and upload_id not in keep | self.uploads.writing:
+                self.remove_upload(upload_id)
+                removed.append(upload_id)
+        return removed
+
+    # -- finished blobs -------------------------------------------------------------------
+
+    def _blob_path(self, digest: Digest) -> Path:
+        return self.blob_root / _relative_path(digest)
+
+    def blob_size(self, digest: Digest) -> int | None:
+        try:
+            return self._blob_path(digest).stat().st_size
+        except FileNotFoundError:
+            return None
+
+    def open_blob(self, digest: Digest, offset: int = 0) -> BlobReader:
+        try:
+            handle = open(self._blob_path(digest), "rb")  # noqa: SIM115 - the caller closes it
+        except FileNotFoundError:
+            raise BlobMissing(str(digest)) from None
+        if offset:
+            handle.seek(offset)
+        return handle
+
+    def redirect(self, digest: Digest) -> Redirect | None:
+        if self.x_accel_prefix is None:
+            return None
+        return Redirect(f"{self.x_accel_prefix}/{_relative_path(digest)}", internal=True)
+
+    def delete_blob(self, digest: Digest) -> bool:
+        try:
+            self._blob_path(digest).unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
+    def list_blobs(self) -> Iterator[tuple[Digest, float]]:
         if not self.blob_root.is_dir():
             return
         for algorithm in os.scandir(self.blob_root):
@@ -110,101 +345,7 @@ class FilesystemBlobStore:
                     with contextlib.suppress(FileNotFoundError):
                         yield Digest(algorithm.name, entry.name), entry.stat().st_mtime
 
-    # -- finished blobs -------------------------------------------------------------------
-
-    def blob_path(self, digest: Digest) -> Path:
-        return self.blob_root / digest.relative_path
-
-    def open_blob(self, digest: Digest) -> BinaryIO:
-        return open(self.blob_path(digest), "rb")
-
-    def delete_blob(self, digest: Digest) -> bool:
-        try:
-            self.blob_path(digest).unlink()
-        except FileNotFoundError:
-            return False
-        return True
-
-    # -- uploads --------------------------------------------------------------------------
-
-    def upload_dir(self, upload_id: str) -> Path:
-        if not UPLOAD_ID.match(upload_id):
-            raise UploadMissing(upload_id)
-        return self.upload_root / upload_id
-
-    def upload_data_path(self, upload_id: str) -> Path:
-        return self.upload_dir(upload_id) / "data"
-
-    def create_upload(self, upload_id: str, repository: str) -> None:
-        directory = self.upload_dir(upload_id)
-        directory.mkdir(parents=True)
-        (directory / "repository").write_text(repository, encoding="utf-8")
-        (directory / "data").touch()
-
-    def upload_repository(self, upload_id: str) -> str:
-        try:
-            return (self.upload_dir(upload_id) / "repository").read_text(encoding="utf-8")
-        except (FileNotFoundError, NotADirectoryError):
-            raise UploadMissing(upload_id) from None
-
-    def check_upload(self, upload_id: str, repository: str) -> int:
-        """The upload's current size, if it exists and belongs to ``repository``."""
-        if self.upload_repository(upload_id) != repository:
-            raise UploadMissing(upload_id)
-        try:
-            return self.upload_data_path(upload_id).stat().st_size
-        except FileNotFoundError:
-            raise UploadMissing(upload_id) from None
-
-    def remove_upload(self, upload_id: str) -> None:
-        with contextlib.suppress(UploadMissing):
-            shutil.rmtree(self.upload_dir(upload_id), ignore_errors=True)
-
-    def upload_ids(self) -> Iterator[tuple[str, float]]:
-        """Every upload directory with its last modification time."""
-        if not self.upload_root.is_dir():
-            return
-        for entry in os.scandir(self.upload_root):
-            if UPLOAD_ID.match(entry.name):
-                data = Path(entry.path) / "data"
-                try:
-                    mtime = data.stat().st_mtime
-                except FileNotFoundError:
-                    mtime = entry.stat().st_mtime
-                yield entry.name, mtime
-
-    def hash_upload(self, upload_id: str, algorithm: str) -> Digest:
-        """Hash what is on disk: for uploads resumed in another process or after a restart."""
-        hasher = new_hasher(algorithm)
-        with open(self.upload_data_path(upload_id), "rb") as source:
-            while chunk := source.read(READ_SIZE):
-                hasher.update(chunk)
-        return Digest(algorithm, hasher.hexdigest())
-
-    def commit_upload(self, upload_id: str, expected: Digest, actual: Digest) -> StoredBlob:
-        """Verify, fsync and atomically move an upload into the blob store."""
-        if actual != expected:
-            raise DigestMismatch(expected, actual)
-        data_path = self.upload_data_path(upload_id)
-        size = data_path.stat().st_size
-        target = self.blob_path(expected)
-        if target.exists():
-            # Deduplicated: the same content is already stored.
-            self.remove_upload(upload_id)
-            return StoredBlob(expected, size)
-        with open(data_path, "rb") as handle:
-            os.fsync(handle.fileno())
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(data_path, target)
-        _fsync_directory(target.parent)
-        self.remove_upload(upload_id)
-        return StoredBlob(expected, size)
-
-    def expire_uploads(self, older_than: float, keep: set[str]) -> list[str]:
-        """Remove upload directories untouched since ``older_than`` (a Unix time)."""
-        removed = []
-        for upload_id, mtime in list(self.upload_ids()):
-            if mtime < older_than and upload_id not in keep:
-                self.remove_upload(upload_id)
-                removed.append(upload_id)
-        return removed
+    def lock_digest(self, digest: Digest) -> DigestLock:
+        """Block until the digest's lock is ours (256 shards per algorithm)."""
+        self.lock_root.mkdir(parents=True, exist_ok=True)
+        return DigestLock(self.lock_root / f"{digest.algorithm}-{digest.hex[:2]}")

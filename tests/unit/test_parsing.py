@@ -12,14 +12,14 @@ from harbor_twisted.registry.manifest_parser import (
     parse_manifest,
 )
 from harbor_twisted.registry.ranges import parse_content_range, parse_range
-from harbor_twisted.storage.digests import InvalidDigest, parse_digest
+from harbor_twisted.storage.digests import Digest, InvalidDigest, parse_digest
 
 D1 = "sha256:" + "1" * 64
 D2 = "sha512:" + "2" * 128
 
 
 def test_digest_accepts_sha256_and_sha512():
-    assert parse_digest(D1).relative_path == "sha256/11/" + "1" * 64
+    assert parse_digest(D1) == Digest("sha256", "1" * 64)
     assert parse_digest(D2).algorithm == "sha512"
 
 
