@@ -60,7 +60,7 @@ for _method in (b"GET", b"HEAD", b"DELETE"):
 
 
 class RegistryResource(AsyncResource):
-    """Routes on the raw path (see names.py) and answers every request itself."""
+    """Routes on the raw path (see common/names.py) and answers every request itself."""
 
     surface = "registry"
 
