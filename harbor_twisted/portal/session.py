@@ -2,12 +2,15 @@
 
 ``POST /c/login`` takes the form fields ``principal`` and ``password`` and answers 200 with
 the ``sid`` cookie (and the CSRF token), or 401; every attempt is audited as a login by the
-identity service. ``GET /c/log_out`` ends the session and clears the cookies.
+identity service. A browser's form (``Accept: text/html``) is answered 303 instead: to its
+local ``next`` page, or back to the sign-in page saying the login failed.
+``GET /c/log_out`` ends the session and clears the cookies.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from urllib.parse import parse_qs
 
 from twisted.internet import defer
@@ -21,6 +24,7 @@ from harbor_twisted.client_address import client_address
 from harbor_twisted.config import Config
 from harbor_twisted.core.sessions import SessionService
 from harbor_twisted.portal import cookies
+from harbor_twisted.portal.pages import urls
 
 log = Logger(namespace="harbor_twisted.portal")
 
@@ -48,6 +52,18 @@ def _form(request: IRequest) -> dict[str, str]:
     return {name: values[0] for name, values in fields.items()}
 
 
+@dataclass(frozen=True)
+class SeeOther:
+    """Answer 303 to ``location`` (a browser's form)."""
+
+    location: str
+
+
+def _from_browser(request: IRequest) -> bool:
+    """A form a browser sent, which wants pages rather than JSON."""
+    return "text/html" in (request.getHeader("accept") or "").lower()
+
+
 class SessionResource(resource.Resource):
     isLeaf = True  # noqa: N815 - twisted's name
 
@@ -72,6 +88,9 @@ class SessionResource(resource.Resource):
             status, body = 500, error_document("INTERNAL_SERVER_ERROR", "internal error")
         if request.finished or getattr(request, "_disconnected", False):
             return
+        if isinstance(body, SeeOther):
+            request.setHeader(b"Location", body.location.encode("utf-8"))
+            body = None
         payload = b"" if body is None else json.dumps(body).encode()
         request.setResponseCode(status)
         request.setHeader(b"Cache-Control", b"no-store")
@@ -99,9 +118,16 @@ class SessionResource(resource.Resource):
             form.get("principal", ""), form.get("password", ""),
             client_address(self.config, request), cookies.session_id(request),
         )
+        browser = _from_browser(request)
         if session is None:
+            if browser:
+                return 303, SeeOther(urls.with_query(
+                    urls.SIGN_IN, failed=1, next=form.get("next"),
+                    principal=form.get("principal", "")[:255]))
             raise ApiError(401, "invalid user name or password")
         cookies.set_session(self.config, request, session)
+        if browser:
+            return 303, SeeOther(urls.safe_next(form.get("next")))
         return 200, None
 
     async def _log_out(self, request: IRequest) -> tuple[int, object]:

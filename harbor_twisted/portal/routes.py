@@ -1,0 +1,69 @@
+"""The portal's routes under ``/harbor``: method and path pattern to page handler.
+
+Repository names may hold slashes, so what follows a repository is introduced by ``/-/``
+(``-`` cannot start a path component of a repository name)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from harbor_twisted.portal.pages import project, projects, repository, search, session_pages
+from harbor_twisted.portal.pages.context import Page, PageContext, Redirect
+
+Handler = Callable[[PageContext], Awaitable[Page | Redirect]]
+
+_PROJECT = r"/projects/(?P<project>[^/]+)"
+_REPOSITORY = _PROJECT + r"/repositories/(?P<repository>[a-z0-9](?:(?!/-/).)*)"
+_ARTIFACT = _REPOSITORY + r"/-/artifacts/(?P<digest>[a-z0-9]+:[a-f0-9]+)"
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    pattern: re.Pattern[str]
+    handler: Handler
+    public: bool = False  # reachable without signing in
+
+
+def _route(method: str, path: str, handler: Handler, public: bool = False) -> Route:
+    return Route(method, re.compile(path), handler, public)
+
+
+ROUTES = (
+    _route("GET", r"/?", session_pages.home, public=True),
+    _route("GET", r"/sign-in", session_pages.sign_in, public=True),
+    _route("POST", r"/log-out", session_pages.log_out),
+    _route("GET", r"/projects", projects.list_projects),
+    _route("POST", r"/projects", projects.create_project),
+    _route("GET", r"/search", search.search),
+    _route("GET", _PROJECT, project.repositories),
+    _route("GET", _PROJECT + r"/members", project.members),
+    _route("POST", _PROJECT + r"/members", project.add_member),
+    _route("POST", _PROJECT + r"/members/(?P<member>\d{1,9})", project.change_member),
+    _route("GET", _PROJECT + r"/members/(?P<member>\d{1,9})/delete",
+           project.confirm_remove_member),
+    _route("POST", _PROJECT + r"/members/(?P<member>\d{1,9})/delete", project.remove_member),
+    _route("GET", _ARTIFACT, repository.artifact),
+    _route("POST", _ARTIFACT + r"/tags", repository.add_tag),
+    _route("GET", _ARTIFACT + r"/tags/(?P<tag>[^/]+)/delete", repository.confirm_delete_tag),
+    _route("POST", _ARTIFACT + r"/tags/(?P<tag>[^/]+)/delete", repository.delete_tag),
+    _route("GET", _ARTIFACT + r"/delete", repository.confirm_delete_artifact),
+    _route("POST", _ARTIFACT + r"/delete", repository.delete_artifact),
+    _route("GET", _REPOSITORY, repository.artifacts),
+)
+
+
+def match(method: str, path: str) -> tuple[Route | None, dict[str, str], bool]:
+    """The route for ``path`` (below ``/harbor``), its parameters, and whether the path is
+    known at all (for 405 against 404)."""
+    known = False
+    for route in ROUTES:
+        found = route.pattern.fullmatch(path)
+        if found is None:
+            continue
+        known = True
+        if route.method == method or (method == "HEAD" and route.method == "GET"):
+            return route, found.groupdict(), True
+    return None, {}, known

@@ -1,0 +1,40 @@
+"""The core services the portal's pages ask, built once per process from the identity
+service (the same rules the REST API applies)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from harbor_twisted.config import Config
+from harbor_twisted.core.artifacts import ArtifactService
+from harbor_twisted.core.identity import IdentityService
+from harbor_twisted.core.members import MemberService
+from harbor_twisted.core.projects import ProjectService
+from harbor_twisted.core.repositories import RepositoryService
+from harbor_twisted.core.sessions import SessionService
+from harbor_twisted.storage.filesystem import FilesystemBlobStore
+
+
+@dataclass(frozen=True)
+class PortalServices:
+    config: Config
+    identity: IdentityService
+    sessions: SessionService
+    projects: ProjectService
+    members: MemberService
+    repositories: RepositoryService
+    artifacts: ArtifactService
+
+    @classmethod
+    def create(cls, config: Config, identity: IdentityService,
+               sessions: SessionService) -> PortalServices:
+        return cls(
+            config,
+            identity,
+            sessions,
+            ProjectService(identity),
+            MemberService(identity),
+            RepositoryService(identity.db),
+            # config blobs are read where the registry stores them (the same data directory)
+            ArtifactService(identity.db, FilesystemBlobStore(config.data)),
+        )

@@ -1,0 +1,173 @@
+"""The portal over HTTP, as a browser's requests: sign-in, CSRF, clear error pages and the
+security headers, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.portal.browser_session import PageClient
+from tests.rest.conftest import Client, add_member, create_project, create_user, unique
+
+GUEST = 3
+
+
+@pytest.fixture
+def admin_pages(registry) -> PageClient:
+    pages = PageClient(registry.url)
+    assert pages.sign_in("admin", registry.admin_password).status_code == 303
+    return pages
+
+
+def test_root_leads_to_sign_in_then_back(registry) -> None:
+    pages = PageClient(registry.url)
+    assert pages.get("/").headers["Location"] == "/harbor/projects"
+    refused = pages.get("/harbor/projects?name=x")
+    assert refused.status_code == 303
+    assert refused.headers["Location"] == "/harbor/sign-in?next=%2Fharbor%2Fprojects%3Fname%3Dx"
+    signed_in = pages.sign_in("admin", registry.admin_password, "/harbor/projects?name=x")
+    assert signed_in.status_code == 303
+    assert signed_in.headers["Location"] == "/harbor/projects?name=x"
+    assert pages.get("/harbor/projects?name=x").status_code == 200
+
+
+def test_failed_form_login_shows_the_error_on_the_sign_in_page(registry) -> None:
+    pages = PageClient(registry.url)
+    failed = pages.sign_in("admin", "wrong-password", "/harbor/search")
+    assert failed.status_code == 303
+    page = pages.get(failed.headers["Location"])
+    assert page.status_code == 401
+    assert "Invalid user name or password" in page.text
+    assert 'name="next" value="/harbor/search"' in page.text
+
+
+@pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/",
+                                    "/\\evil.example", "javascript:alert(1)"])
+def test_sign_in_never_leads_off_site(registry, target: str) -> None:
+    pages = PageClient(registry.url)
+    answer = pages.sign_in("admin", registry.admin_password, target)
+    assert answer.headers["Location"] == "/harbor/projects"
+
+
+def test_api_clients_keep_json_answers(registry) -> None:
+    import requests
+
+    ok = requests.post(f"{registry.url}/c/login", timeout=30,
+                       data={"principal": "admin", "password": registry.admin_password})
+    assert ok.status_code == 200 and "sid" in ok.cookies
+    refused = requests.post(f"{registry.url}/c/login", timeout=30,
+                            data={"principal": "admin", "password": "nope"})
+    assert refused.status_code == 401
+    assert refused.json()["errors"][0]["code"] == "UNAUTHORIZED"
+
+
+def test_pages_send_strict_security_headers(admin_pages: PageClient) -> None:
+    page = admin_pages.get("/harbor/projects")
+    assert page.status_code == 200
+    assert page.headers["Content-Security-Policy"].startswith("default-src 'self'")
+    assert "unsafe-inline" not in page.headers["Content-Security-Policy"]
+    assert page.headers["X-Frame-Options"] == "DENY"
+    assert page.headers["Cache-Control"] == "no-store"
+    assert "<script>" not in page.text and "style=" not in page.text
+
+
+def test_forged_csrf_token_gets_a_403_page(admin_pages: PageClient) -> None:
+    name = unique("forged")
+    answer = admin_pages.post("/harbor/projects", {"_csrf": "forged", "project_name": name})
+    assert answer.status_code == 403
+    assert "CSRF token does not match" in answer.text
+    missing = admin_pages.post("/harbor/projects", {"project_name": name})
+    assert missing.status_code == 403
+    assert admin_pages.get(f"/harbor/projects/{name}").status_code == 404
+
+
+def test_header_token_is_accepted_for_scripts(admin_pages: PageClient) -> None:
+    token = admin_pages.csrf()
+    name = unique("scripted")
+    answer = admin_pages.post("/harbor/projects", {"project_name": name},
+                              headers={"X-Harbor-CSRF-Token": token})
+    assert answer.status_code == 303
+    assert answer.headers["Location"] == f"/harbor/projects/{name}"
+
+
+def test_create_project_then_see_it_listed_and_searched(admin_pages: PageClient) -> None:
+    name = unique("portal")
+    created = admin_pages.submit("/harbor/projects", {"project_name": name, "public": "true"})
+    assert created.headers["Location"] == f"/harbor/projects/{name}"
+    page = admin_pages.get(created.headers["Location"])
+    assert f"Project {name} created." in page.text and "Public" in page.text
+    assert name in admin_pages.get(f"/harbor/projects?name={name}").text
+    assert f'href="/harbor/projects/{name}"' in admin_pages.get(f"/harbor/search?q={name}").text
+
+
+def test_invalid_project_name_is_explained(admin_pages: PageClient) -> None:
+    answer = admin_pages.submit("/harbor/projects", {"project_name": "Not Valid"})
+    assert answer.status_code == 303
+    page = admin_pages.get(answer.headers["Location"])
+    assert "project_name must be" in page.text
+
+
+def test_unknown_project_and_page_beyond_the_end_are_clear_pages(
+        admin_pages: PageClient) -> None:
+    missing = admin_pages.get("/harbor/projects/no-such-project-here")
+    assert missing.status_code == 404
+    assert "project no-such-project-here not found" in missing.text
+    beyond = admin_pages.get("/harbor/projects?page=100000")
+    assert beyond.status_code == 200
+    assert "beyond the end" in beyond.text and "Go to the last page" in beyond.text
+    nowhere = admin_pages.get("/harbor/no/such/page")
+    assert nowhere.status_code == 404 and "There is no page" in nowhere.text
+    bad = admin_pages.get("/harbor/projects/%ff")
+    assert bad.status_code == 400
+
+
+def test_guest_sees_no_delete_and_a_forged_delete_gets_403(registry) -> None:
+    admin = Client(registry.url, ("admin", registry.admin_password))
+    project = create_project(admin)
+    guest = create_user(admin)
+    add_member(admin, project, guest, GUEST)
+    pages = PageClient(registry.url)
+    pages.sign_in(guest.username, guest.password)
+    members = pages.get(f"/harbor/projects/{project}/members")
+    assert members.status_code == 200 and "Add a member" not in members.text
+    token = pages.csrf()
+    digest = "sha256:" + "0" * 64
+    for path in (f"/harbor/projects/{project}/repositories/app/-/artifacts/{digest}/delete",
+                 f"/harbor/projects/{project}/repositories/app/-/artifacts/{digest}"
+                 "/tags/latest/delete"):
+        answer = pages.post(path, {"_csrf": token})
+        assert answer.status_code == 403, answer.text
+        assert "Not allowed" in answer.text
+        assert pages.get(path).status_code == 403  # the confirmation page refuses too
+
+
+def test_deleted_users_session_goes_back_to_sign_in(registry) -> None:
+    admin = Client(registry.url, ("admin", registry.admin_password))
+    user = create_user(admin)
+    pages = PageClient(registry.url)
+    pages.sign_in(user.username, user.password)
+    assert pages.get("/harbor/projects").status_code == 200
+    assert admin.delete(f"/users/{user.id}").status_code == 200
+    answer = pages.get("/harbor/projects")
+    assert answer.status_code == 303
+    assert answer.headers["Location"].startswith("/harbor/sign-in?next=")
+    assert "expired=1" in answer.headers["Location"]
+
+
+def test_expired_session_leads_to_sign_in_saying_so(start_registry) -> None:
+    server = start_registry({"HT_SESSION_IDLE_SECONDS": "1"})
+    pages = PageClient(server.url)
+    pages.sign_in("admin", server.admin_password)
+    assert pages.get("/harbor/projects").status_code == 200
+    time.sleep(1.5)
+    answer = pages.get("/harbor/projects")
+    assert answer.status_code == 303
+    page = pages.get(answer.headers["Location"])
+    assert "Your session has ended" in page.text
+
+
+def test_sign_out_ends_the_session(admin_pages: PageClient) -> None:
+    out = admin_pages.submit("/harbor/log-out", {})
+    assert out.status_code == 303 and out.headers["Location"] == "/harbor/sign-in"
+    assert admin_pages.get("/harbor/projects").status_code == 303
