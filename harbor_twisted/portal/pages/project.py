@@ -4,7 +4,7 @@ groups; added, changed and removed by Project Admins)."""
 from __future__ import annotations
 
 from harbor_twisted.core.errors import Forbidden
-from harbor_twisted.core.members import MemberRequest, role_name
+from harbor_twisted.core.members import MemberRequest
 from harbor_twisted.core.projects import ProjectRef, ProjectView
 from harbor_twisted.db.identity_store import MemberRecord
 from harbor_twisted.portal.pages import paging, urls
@@ -64,7 +64,7 @@ async def add_member(ctx: PageContext) -> Redirect:
         request = MemberRequest(role, username=name)
     back = urls.project(ctx.params["project"], "members")
     return await changed(ctx.services.members.create(ctx.actor, _ref(ctx), request), back,
-                         f"{name} added as {role_name(role) or 'member'}.")
+                         f"{name} added as {role_labels([role]) if role else 'member'}.")
 
 
 def _member_id(ctx: PageContext) -> int:
@@ -76,7 +76,7 @@ async def change_member(ctx: PageContext) -> Redirect:
     role = _role(ctx)
     return await changed(
         ctx.services.members.update(ctx.actor, _ref(ctx), _member_id(ctx), role), back,
-        f"Role changed to {role_name(role)}.")
+        f"Role changed to {role_labels([role])}.")
 
 
 async def confirm_remove_member(ctx: PageContext) -> Page:
