@@ -9,7 +9,15 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from harbor_twisted.portal.pages import project, projects, repository, search, session_pages
+from harbor_twisted.portal.pages import (
+    account,
+    admin,
+    project,
+    projects,
+    repository,
+    search,
+    session_pages,
+)
 from harbor_twisted.portal.pages.context import Page, PageContext, Redirect
 
 Handler = Callable[[PageContext], Awaitable[Page | Redirect]]
@@ -52,6 +60,17 @@ ROUTES = (
     _route("GET", _ARTIFACT + r"/delete", repository.confirm_delete_artifact),
     _route("POST", _ARTIFACT + r"/delete", repository.delete_artifact),
     _route("GET", _REPOSITORY, repository.artifacts),
+    _route("GET", r"/account", account.account),
+    _route("POST", r"/account/password", account.change_password),
+    _route("GET", r"/admin/users", admin.users),
+    _route("POST", r"/admin/users", admin.create_user),
+    _route("POST", r"/admin/users/(?P<user>\d{1,9})/admin", admin.set_admin),
+    _route("GET", r"/admin/users/(?P<user>\d{1,9})/delete", admin.confirm_delete_user),
+    _route("POST", r"/admin/users/(?P<user>\d{1,9})/delete", admin.delete_user),
+    _route("GET", r"/admin/audit-log", admin.audit_log),
+    _route("GET", r"/admin/gc", admin.gc),
+    _route("POST", r"/admin/gc", admin.run_gc),
+    _route("GET", r"/admin/gc/(?P<execution>\d{1,9})", admin.gc_log),
 )
 
 

@@ -7,11 +7,14 @@ from dataclasses import dataclass
 
 from harbor_twisted.config import Config
 from harbor_twisted.core.artifacts import ArtifactService
+from harbor_twisted.core.audit import AuditService
 from harbor_twisted.core.identity import IdentityService
 from harbor_twisted.core.members import MemberService
 from harbor_twisted.core.projects import ProjectService
 from harbor_twisted.core.repositories import RepositoryService
 from harbor_twisted.core.sessions import SessionService
+from harbor_twisted.core.users import UserService
+from harbor_twisted.jobs.gc_control import GcControl
 from harbor_twisted.storage.filesystem import FilesystemBlobStore
 
 
@@ -24,6 +27,9 @@ class PortalServices:
     members: MemberService
     repositories: RepositoryService
     artifacts: ArtifactService
+    users: UserService
+    audit: AuditService
+    gc: GcControl
 
     @classmethod
     def create(cls, config: Config, identity: IdentityService,
@@ -37,4 +43,7 @@ class PortalServices:
             RepositoryService(identity.db),
             # config blobs are read where the registry stores them (the same data directory)
             ArtifactService(identity.db, FilesystemBlobStore(config.data)),
+            UserService(identity),
+            AuditService(identity.db),
+            GcControl(identity.db, config),
         )

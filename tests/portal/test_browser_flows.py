@@ -210,6 +210,34 @@ def test_guest_sees_no_delete_button_and_a_forged_post_gets_403(browser: Browser
     assert browser.find("#digest").text == Story.digest  # still there
 
 
+def test_admin_runs_garbage_collection_and_reads_its_log(browser: Browser,
+                                                        server: RegistryServer) -> None:
+    _sign_out(browser)
+    _sign_in(browser, example.Person("admin", server.admin_password, "Admin"))
+    for path, name in (("/harbor/admin/users", "admin-users"),
+                       ("/harbor/admin/audit-log", "admin-audit-log")):
+        browser.open(path)
+        browser.find("h1")
+        browser.check_page(name)
+    assert Story.project in browser.text()  # the audit log names the project created above
+    browser.open("/harbor/admin/gc")
+    browser.click("#gc-run")
+    assert "Garbage collection started." in browser.find(".flash-notice").text
+    browser.check_page("admin-gc")
+    browser.click("a[id^=gc-log-]")
+    WebDriverWait(browser.driver, 60, poll_frequency=0.5).until(
+        lambda _: browser.driver.refresh() or browser.find("#gc-status").text == "Success")
+    assert browser.find("#gc-log").text.strip()
+    browser.check_page("admin-gc-log")
+
+
+def test_account_page_says_who_is_signed_in(browser: Browser) -> None:
+    browser.click("#current-user")
+    assert browser.find("#account-username").text == "admin"
+    assert browser.find_all("#change-password")  # admin is a database user
+    browser.check_page("account")
+
+
 def test_sign_out_leads_to_the_sign_in_page(browser: Browser) -> None:
     _sign_out(browser)
     browser.check_page("signed-out")
@@ -222,7 +250,7 @@ def test_expired_session_goes_back_to_the_sign_in_page(browser: Browser,
                                                       start_registry) -> None:
     short = start_registry({"HT_SESSION_IDLE_SECONDS": "2"})
     other = Browser(browser.driver, short.url)
-    _sign_in(other, example.Person("admin", short.admin_password, "Admin", ""))
+    _sign_in(other, example.Person("admin", short.admin_password, "Admin"))
     time.sleep(2.5)
     other.open("/harbor/projects")
     other.find("#sign-in")

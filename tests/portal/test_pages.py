@@ -3,6 +3,7 @@ security headers, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -171,3 +172,63 @@ def test_sign_out_ends_the_session(admin_pages: PageClient) -> None:
     out = admin_pages.submit("/harbor/log-out", {})
     assert out.status_code == 303 and out.headers["Location"] == "/harbor/sign-in"
     assert admin_pages.get("/harbor/projects").status_code == 303
+
+
+def test_database_user_changes_their_password(registry) -> None:
+    admin = Client(registry.url, ("admin", registry.admin_password))
+    user = create_user(admin)
+    pages = PageClient(registry.url)
+    pages.sign_in(user.username, user.password)
+    account = pages.get("/harbor/account")
+    assert account.status_code == 200 and user.username in account.text
+    wrong = pages.submit("/harbor/account/password", {
+        "old_password": "Not-The-Old-1", "new_password": "Brand-New-Pass1",
+        "confirm_password": "Brand-New-Pass1"}, form_page="/harbor/account")
+    assert "Current password is incorrect" in pages.get(wrong.headers["Location"]).text
+    changed = pages.submit("/harbor/account/password", {
+        "old_password": user.password, "new_password": "Brand-New-Pass1",
+        "confirm_password": "Brand-New-Pass1"}, form_page="/harbor/account")
+    assert "Password changed." in pages.get(changed.headers["Location"]).text
+    assert PageClient(registry.url).sign_in(user.username, "Brand-New-Pass1").headers[
+        "Location"] == "/harbor/projects"
+
+
+def test_administration_pages_are_for_system_admins_only(registry,
+                                                         admin_pages: PageClient) -> None:
+    admin = Client(registry.url, ("admin", registry.admin_password))
+    user = create_user(admin)
+    pages = PageClient(registry.url)
+    pages.sign_in(user.username, user.password)
+    for path in ("/harbor/admin/users", "/harbor/admin/audit-log", "/harbor/admin/gc"):
+        assert pages.get(path).status_code == 403, path
+        assert admin_pages.get(path).status_code == 200, path
+    assert 'href="/harbor/admin/users"' not in pages.get("/harbor/projects").text
+    forged = pages.submit("/harbor/admin/gc", {"dry_run": "true"})
+    assert forged.status_code == 403
+
+
+def test_admin_creates_a_user_and_finds_it_in_the_audit_log(admin_pages: PageClient) -> None:
+    name = unique("made")
+    created = admin_pages.submit("/harbor/admin/users", {
+        "username": name, "email": f"{name}@example.org", "password": "Made-User-Pass1",
+        "realname": "Made Here"}, form_page="/harbor/admin/users")
+    assert f"User {name} created." in admin_pages.get(created.headers["Location"]).text
+    assert name in admin_pages.get(f"/harbor/admin/users?name={name}").text
+    log = admin_pages.get(f"/harbor/admin/audit-log?resource={name}")
+    assert log.status_code == 200 and "create" in log.text and name in log.text
+
+
+def test_admin_runs_a_gc_dry_run_and_reads_its_log(admin_pages: PageClient) -> None:
+    started = admin_pages.submit("/harbor/admin/gc", {"dry_run": "true"},
+                                 form_page="/harbor/admin/gc")
+    page = admin_pages.get(started.headers["Location"])
+    assert "Dry run started." in page.text
+    run_id = re.search(r'href="/harbor/admin/gc/(\d+)"', page.text).group(1)
+    deadline = time.monotonic() + 60
+    while True:
+        log = admin_pages.get(f"/harbor/admin/gc/{run_id}")
+        assert log.status_code == 200
+        if "Success" in log.text or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert 'id="gc-status">Success' in log.text, log.text

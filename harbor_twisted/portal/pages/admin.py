@@ -1,0 +1,105 @@
+"""System administration: users (create, admin flag, delete), the audit log with filters,
+and garbage collection (run, dry run, history, log). The services refuse anyone but
+system admins; the pages are linked only for them."""
+
+from __future__ import annotations
+
+from harbor_twisted.core.errors import Forbidden
+from harbor_twisted.core.users import NewUser
+from harbor_twisted.db.identity_store import Filter, Listing, Sort
+from harbor_twisted.jobs.gc_control import gc_parameters
+from harbor_twisted.portal.pages import paging
+from harbor_twisted.portal.pages.context import Page, PageContext, Redirect
+from harbor_twisted.portal.pages.outcome import changed
+
+USERS = "/harbor/admin/users"
+AUDIT = "/harbor/admin/audit-log"
+GC = "/harbor/admin/gc"
+AUDIT_FILTERS = ("username", "resource", "resource_type", "operation")
+
+
+def _require_admin(ctx: PageContext) -> None:
+    if not ctx.principal.sysadmin:
+        raise Forbidden("only system administrators may open the administration pages")
+
+
+async def users(ctx: PageContext) -> Page:
+    name = ctx.arg("name")
+    page = ctx.page_number()
+    records, total = await ctx.services.users.list(
+        ctx.principal, paging.listing(page, name, key="username", sort=Sort("username")))
+    db_auth = ctx.services.identity.settings.get("auth_mode", "db_auth") == "db_auth"
+    return Page("admin_users.html", {"users": records, "pager": paging.Pager(page, total),
+                                     "name": name, "db_auth": db_auth}, title="Users")
+
+
+async def create_user(ctx: PageContext) -> Redirect:
+    new = NewUser(ctx.field("username"), ctx.field("email"), ctx.form.get("password", ""),
+                  ctx.field("realname"))
+    return await changed(ctx.services.users.create(ctx.actor, new), USERS,
+                         f"User {new.username} created.")
+
+
+def _user_id(ctx: PageContext) -> int:
+    return int(ctx.params["user"])  # digits by the route
+
+
+async def set_admin(ctx: PageContext) -> Redirect:
+    flag = ctx.field("sysadmin") == "true"
+    return await changed(ctx.services.users.set_sysadmin(ctx.actor, _user_id(ctx), flag),
+                         USERS, "Administrator flag " + ("granted." if flag else "removed."))
+
+
+async def confirm_delete_user(ctx: PageContext) -> Page:
+    _require_admin(ctx)
+    user = await ctx.services.users.get(ctx.principal, _user_id(ctx))
+    return Page("confirm.html", {"question": f"Delete the user {user.username}?",
+                                 "action": "Delete user", "cancel": USERS},
+                title="Delete user")
+
+
+async def delete_user(ctx: PageContext) -> Redirect:
+    return await changed(ctx.services.users.delete(ctx.actor, _user_id(ctx)), USERS,
+                         "User deleted.")
+
+
+async def audit_log(ctx: PageContext) -> Page:
+    _require_admin(ctx)
+    chosen = {key: ctx.arg(key) for key in AUDIT_FILTERS}
+    filters = tuple(Filter(key, "fuzzy", (value,)) for key, value in chosen.items() if value)
+    page = ctx.page_number()
+    entries, total = await ctx.services.audit.list(
+        ctx.principal, Listing(filters, (Sort("op_time", descending=True),), page,
+                               paging.PAGE_SIZE))
+    return Page("admin_audit.html", {"entries": entries, "pager": paging.Pager(page, total),
+                                     "chosen": chosen}, title="Audit log")
+
+
+async def gc(ctx: PageContext) -> Page:
+    page = ctx.page_number()
+    executions, total = await ctx.services.gc.history(ctx.principal, page, paging.PAGE_SIZE)
+    return Page("admin_gc.html", {"executions": executions,
+                                  "pager": paging.Pager(page, total)},
+                title="Garbage collection")
+
+
+async def run_gc(ctx: PageContext) -> Redirect:
+    dry_run = ctx.field("dry_run") == "true"
+
+    async def trigger() -> None:
+        parameters = gc_parameters({"dry_run": dry_run,
+                                    "delete_untagged": ctx.field("delete_untagged") == "true"})
+        await ctx.services.gc.trigger(ctx.actor, parameters)
+
+    return await changed(trigger(), GC,
+                         "Dry run started." if dry_run else "Garbage collection started.")
+
+
+async def gc_log(ctx: PageContext) -> Page:
+    execution_id = int(ctx.params["execution"])  # digits by the route
+    execution = await ctx.services.gc.get(ctx.principal, execution_id)
+    text = await ctx.services.gc.log(ctx.principal, execution_id)
+    return Page("admin_gc_log.html", {"execution": execution, "log": text},
+                title=f"Garbage collection {execution_id}")
+
+
