@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -24,6 +24,10 @@ def _moment(value: datetime | None) -> str:
     return "—" if value is None else value.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def _timestamp(value: int) -> str:
+    return datetime.fromtimestamp(value, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def _environment() -> Environment:
     env = Environment(
         loader=PackageLoader("harbor_twisted.portal", "templates"),
@@ -35,6 +39,7 @@ def _environment() -> Environment:
     env.filters["size"] = _size
     env.filters["moment"] = _moment
     env.filters["roles"] = role_labels
+    env.filters["timestamp"] = _timestamp
     env.globals["urls"] = urls
     return env
 

@@ -15,6 +15,7 @@ from harbor_twisted.portal.pages import (
     project,
     projects,
     repository,
+    robots,
     search,
     session_pages,
 )
@@ -53,6 +54,10 @@ ROUTES = (
     _route("GET", _PROJECT + r"/members/(?P<member>\d{1,9})/delete",
            project.confirm_remove_member),
     _route("POST", _PROJECT + r"/members/(?P<member>\d{1,9})/delete", project.remove_member),
+    _route("GET", _PROJECT + r"/robots", robots.robots),
+    _route("POST", _PROJECT + r"/robots", robots.create_robot),
+    _route("GET", _PROJECT + r"/robots/(?P<robot>\d{1,9})/delete", robots.confirm_delete_robot),
+    _route("POST", _PROJECT + r"/robots/(?P<robot>\d{1,9})/delete", robots.delete_robot),
     _route("GET", _ARTIFACT, repository.artifact),
     _route("POST", _ARTIFACT + r"/tags", repository.add_tag),
     _route("GET", _ARTIFACT + r"/tags/(?P<tag>[^/]+)/delete", repository.confirm_delete_tag),

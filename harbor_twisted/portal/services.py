@@ -12,6 +12,7 @@ from harbor_twisted.core.identity import IdentityService
 from harbor_twisted.core.members import MemberService
 from harbor_twisted.core.projects import ProjectService
 from harbor_twisted.core.repositories import RepositoryService
+from harbor_twisted.core.robots import RobotService
 from harbor_twisted.core.sessions import SessionService
 from harbor_twisted.core.users import UserService
 from harbor_twisted.jobs.gc_control import GcControl
@@ -30,6 +31,7 @@ class PortalServices:
     users: UserService
     audit: AuditService
     gc: GcControl
+    robots: RobotService
 
     @classmethod
     def create(cls, config: Config, identity: IdentityService,
@@ -46,4 +48,5 @@ class PortalServices:
             UserService(identity),
             AuditService(identity.db),
             GcControl(identity.db, config),
+            RobotService(identity),
         )

@@ -176,6 +176,22 @@ def test_project_admin_adds_a_group_and_a_user_as_members(
     browser.check_page("members-added")
 
 
+def test_project_admin_creates_a_robot_account_and_sees_the_secret_once(
+        browser: Browser) -> None:
+    browser.open(f"/harbor/projects/{Story.project}/robots")
+    browser.click("#new-robot summary")
+    browser.fill("#robot-name", "ci")
+    browser.click("#perm-repository-push")
+    browser.click("#create-robot")
+    assert browser.find("#robot-name-created").text == f"robot${Story.project}+ci"
+    secret = browser.find("#robot-secret").text
+    assert len(secret) >= 16
+    browser.check_page("robot-created")
+    browser.open(f"/harbor/projects/{Story.project}/robots")
+    assert f"robot${Story.project}+ci" in browser.text() and secret not in browser.text()
+    browser.check_page("robots")
+
+
 def test_maintainer_deletes_a_tag_after_confirming(browser: Browser) -> None:
     _sign_out(browser)
     _sign_in(browser, example.ALICE)

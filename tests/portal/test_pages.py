@@ -232,3 +232,31 @@ def test_admin_runs_a_gc_dry_run_and_reads_its_log(admin_pages: PageClient) -> N
             break
         time.sleep(0.5)
     assert 'id="gc-status">Success' in log.text, log.text
+
+
+def test_project_admin_creates_a_robot_and_sees_its_secret_once(
+        registry, admin_pages: PageClient) -> None:
+    import base64
+    import json
+
+    import requests
+
+    admin = Client(registry.url, ("admin", registry.admin_password))
+    project = create_project(admin)
+    tab = f"/harbor/projects/{project}/robots"
+    created = admin_pages.submit(tab, {"name": "ci", "description": "builds",
+                                       "duration": "-1", "perm_repository_pull": "on"},
+                                 form_page=tab)
+    assert created.status_code == 200, created.text
+    name = re.search(r'id="robot-name-created">([^<]+)<', created.text).group(1)
+    secret = re.search(r'id="robot-secret">([^<]+)<', created.text).group(1)
+    assert name == f"robot${project}+ci"
+    listed = admin_pages.get(tab)
+    assert name in listed.text and secret not in listed.text
+    token = requests.get(f"{registry.url}/service/token", auth=(name, secret), timeout=30,
+                         params={"service": "harbor-registry",
+                                 "scope": f"repository:{project}/app:pull,push"})
+    assert token.status_code == 200, token.text
+    payload = token.json()["token"].split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    assert claims["access"][0]["actions"] == ["pull"]

@@ -38,6 +38,8 @@ def project_abilities(principal: Principal, view: ProjectView,
     return {
         "list_members": may(principal, view, "member", "list"),
         "manage_members": may(principal, view, "member", "create"),
+        "list_robots": may(principal, view, "robot", "list"),
+        "manage_robots": may(principal, view, "robot", "create"),
         "create_tag": may(principal, view, "tag", "create", read_only),
         "delete_tag": may(principal, view, "tag", "delete", read_only),
         "delete_artifact": may(principal, view, "artifact", "delete", read_only),
