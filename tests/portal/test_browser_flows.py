@@ -190,6 +190,9 @@ def test_project_admin_creates_a_robot_account_and_sees_the_secret_once(
     browser.open(f"/harbor/projects/{Story.project}/robots")
     assert f"robot${Story.project}+ci" in browser.text() and secret not in browser.text()
     browser.check_page("robots")
+    browser.open(f"/harbor/projects/{Story.project}/logs")
+    assert "create" in browser.find("table").text
+    browser.check_page("project-logs")
 
 
 def test_maintainer_deletes_a_tag_after_confirming(browser: Browser) -> None:

@@ -260,3 +260,46 @@ def test_project_admin_creates_a_robot_and_sees_its_secret_once(
     payload = token.json()["token"].split(".")[1]
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     assert claims["access"][0]["actions"] == ["pull"]
+
+
+def test_the_core_process_serves_the_portal(start_registry, tmp_path) -> None:
+    core = start_registry({"HT_REGISTRY_URL": "http://127.0.0.1:9"}, command="core")
+    pages = PageClient(core.url)
+    assert pages.get("/").headers["Location"] == "/harbor/projects"
+    assert pages.sign_in("admin", core.admin_password).status_code == 303
+    assert "library" in pages.get("/harbor/projects").text
+
+
+def test_repository_pages_filter_by_tag_show_an_index_and_delete(
+        registry, admin_pages: PageClient) -> None:
+    from tests.rest.artifact_helpers import push_index
+    from tests.support.oci import push_image
+
+    admin = Client(registry.url, ("admin", registry.admin_password))
+    project = create_project(admin)
+    first = push_image(registry.url, f"{project}/app", tag="release-1", seed="one")
+    second = push_image(registry.url, f"{project}/app", tag="nightly", seed="two")
+    index = push_index(registry.url, f"{project}/multi")
+    repo_page = f"/harbor/projects/{project}/repositories/app"
+    both = admin_pages.get(repo_page)
+    assert first.digest[:19] in both.text and second.digest[:19] in both.text
+    filtered = admin_pages.get(repo_page + "?tag=release")
+    assert first.digest[:19] in filtered.text and second.digest[:19] not in filtered.text
+    assert "No artifact has a tag" in admin_pages.get(repo_page + "?tag=zzz").text
+
+    detail = admin_pages.get(f"/harbor/projects/{project}/repositories/multi/-/artifacts/"
+                             f"{index.digest}")
+    assert detail.status_code == 200
+    assert "linux/amd64" in detail.text and "linux/arm64" in detail.text
+
+    described = admin_pages.submit(repo_page + "/-/description", {"description": "the app"},
+                                   form_page=repo_page)
+    assert "the app" in admin_pages.get(described.headers["Location"]).text
+    assert admin_pages.get(repo_page + "/-/delete").status_code == 200  # the confirmation
+    deleted = admin_pages.submit(repo_page + "/-/delete", {}, form_page=repo_page)
+    assert deleted.headers["Location"] == f"/harbor/projects/{project}"
+    assert f"Repository {project}/app deleted." in admin_pages.get(
+        deleted.headers["Location"]).text
+    assert admin_pages.get(repo_page).status_code == 404
+    logs = admin_pages.get(f"/harbor/projects/{project}/logs?operation=delete")
+    assert f"{project}/app" in logs.text

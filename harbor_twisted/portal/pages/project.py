@@ -6,7 +6,7 @@ from __future__ import annotations
 from harbor_twisted.core.errors import Forbidden
 from harbor_twisted.core.members import MemberRequest
 from harbor_twisted.core.projects import ProjectRef, ProjectView
-from harbor_twisted.db.identity_store import MemberRecord
+from harbor_twisted.db.identity_store import Filter, Listing, MemberRecord, Sort
 from harbor_twisted.portal.pages import paging, urls
 from harbor_twisted.portal.pages.context import Page, PageContext, Redirect
 from harbor_twisted.portal.pages.outcome import changed
@@ -96,3 +96,19 @@ async def remove_member(ctx: PageContext) -> Redirect:
     back = urls.project(ctx.params["project"], "members")
     return await changed(ctx.services.members.delete(ctx.actor, _ref(ctx), _member_id(ctx)),
                          back, "Member removed.")
+
+
+LOG_FILTERS = ("username", "operation", "resource_type", "resource")
+
+
+async def logs(ctx: PageContext) -> Page:
+    values = await project_values(ctx, "logs")
+    chosen = {key: ctx.arg(key) for key in LOG_FILTERS}
+    filters = tuple(Filter(key, "fuzzy", (value,)) for key, value in chosen.items() if value)
+    page = ctx.page_number()
+    entries, total = await ctx.services.projects.logs(
+        ctx.principal, _ref(ctx),
+        Listing(filters, (Sort("op_time", descending=True),), page, paging.PAGE_SIZE))
+    return Page("project_logs.html", {**values, "entries": entries, "chosen": chosen,
+                                      "pager": paging.Pager(page, total)},
+                title=f"Logs of {ctx.params['project']}")

@@ -98,3 +98,30 @@ async def delete_artifact(ctx: PageContext) -> Redirect:
     return await changed(ctx.services.artifacts.delete(ctx.actor, _path(ctx)),
                          urls.repository(project, repository), "Artifact deleted.",
                          back=_back(ctx))
+
+
+async def describe(ctx: PageContext) -> Redirect:
+    project, repository = _names(ctx)
+    back = urls.repository(project, repository)
+    return await changed(
+        ctx.services.repositories.update(ctx.actor, project, repository,
+                                         ctx.field("description")),
+        back, "Description saved.")
+
+
+async def confirm_delete_repository(ctx: PageContext) -> Page:
+    await _require(ctx, "delete_repository",
+                   "your role in this project may not delete repositories")
+    project, repository = _names(ctx)
+    return Page("confirm.html", {
+        "question": f"Delete the repository {project}/{repository} with all its artifacts "
+                    "and tags?",
+        "action": "Delete repository", "cancel": urls.repository(project, repository),
+    }, title="Delete repository")
+
+
+async def delete_repository(ctx: PageContext) -> Redirect:
+    project, repository = _names(ctx)
+    return await changed(ctx.services.repositories.delete(ctx.actor, project, repository),
+                         urls.project(project), f"Repository {project}/{repository} deleted.",
+                         back=urls.repository(project, repository))
