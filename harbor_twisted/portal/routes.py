@@ -77,6 +77,8 @@ ROUTES = (
     _route("GET", r"/admin/users/(?P<user>\d{1,9})/delete", admin.confirm_delete_user),
     _route("POST", r"/admin/users/(?P<user>\d{1,9})/delete", admin.delete_user),
     _route("GET", r"/admin/audit-log", admin.audit_log),
+    _route("GET", r"/admin/settings", admin.settings),
+    _route("POST", r"/admin/settings", admin.change_settings),
     _route("GET", r"/admin/gc", admin.gc),
     _route("POST", r"/admin/gc", admin.run_gc),
     _route("GET", r"/admin/gc/(?P<execution>\d{1,9})", admin.gc_log),

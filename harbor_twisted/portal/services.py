@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from harbor_twisted.config import Config
 from harbor_twisted.core.artifacts import ArtifactService
 from harbor_twisted.core.audit import AuditService
+from harbor_twisted.core.configurations import ConfigurationService
 from harbor_twisted.core.identity import IdentityService
 from harbor_twisted.core.members import MemberService
 from harbor_twisted.core.projects import ProjectService
@@ -32,6 +33,7 @@ class PortalServices:
     audit: AuditService
     gc: GcControl
     robots: RobotService
+    configurations: ConfigurationService
 
     @classmethod
     def create(cls, config: Config, identity: IdentityService,
@@ -49,4 +51,5 @@ class PortalServices:
             AuditService(identity.db),
             GcControl(identity.db, config),
             RobotService(identity),
+            ConfigurationService(identity),
         )

@@ -303,3 +303,36 @@ def test_repository_pages_filter_by_tag_show_an_index_and_delete(
     assert admin_pages.get(repo_page).status_code == 404
     logs = admin_pages.get(f"/harbor/projects/{project}/logs?operation=delete")
     assert f"{project}/app" in logs.text
+
+
+def test_project_creation_restriction_hides_the_form_and_refuses_the_post(
+        registry, admin_pages: PageClient) -> None:
+    admin = Client(registry.url, ("admin", registry.admin_password))
+    user = create_user(admin)
+    pages = PageClient(registry.url)
+    pages.sign_in(user.username, user.password)
+    assert 'id="new-project"' in pages.get("/harbor/projects").text
+    settings = "/harbor/admin/settings"
+    saved = admin_pages.submit(settings, {"project_creation_restriction": "adminonly"},
+                               form_page=settings)
+    try:
+        assert "Settings saved." in admin_pages.get(saved.headers["Location"]).text
+        assert 'id="new-project"' not in pages.get("/harbor/projects").text
+        refused = pages.submit("/harbor/projects", {"project_name": unique("nope")})
+        assert refused.status_code == 403
+        assert 'id="new-project"' in admin_pages.get("/harbor/projects").text
+    finally:
+        admin_pages.submit(settings, {"project_creation_restriction": "everyone"},
+                           form_page=settings)
+    assert 'id="new-project"' in pages.get("/harbor/projects").text
+    assert pages.get(settings).status_code == 403
+
+
+def test_project_page_shows_storage_used(registry, admin_pages: PageClient) -> None:
+    from tests.support.oci import push_image
+
+    admin = Client(registry.url, ("admin", registry.admin_password))
+    project = create_project(admin)
+    push_image(registry.url, f"{project}/sized", tag="v1", seed="sized")
+    page = admin_pages.get(f"/harbor/projects/{project}")
+    assert "storage used" in page.text and "0 B" not in page.text.split("storage used")[1][:12]

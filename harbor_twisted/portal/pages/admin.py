@@ -15,6 +15,9 @@ from harbor_twisted.portal.pages.outcome import changed
 USERS = "/harbor/admin/users"
 AUDIT = "/harbor/admin/audit-log"
 GC = "/harbor/admin/gc"
+SETTINGS = "/harbor/admin/settings"
+# The system settings the page changes; the others are shown for reference.
+SWITCHES = ("read_only", "self_registration")
 AUDIT_FILTERS = ("username", "resource", "resource_type", "operation")
 
 
@@ -103,3 +106,22 @@ async def gc_log(ctx: PageContext) -> Page:
                 title=f"Garbage collection {execution_id}")
 
 
+
+
+async def settings(ctx: PageContext) -> Page:
+    items = await ctx.services.configurations.current(ctx.principal)
+    return Page("admin_settings.html", {"items": items, "switches": SWITCHES},
+                title="System settings")
+
+
+async def change_settings(ctx: PageContext) -> Redirect:
+    async def change() -> None:
+        items = await ctx.services.configurations.current(ctx.principal)
+        wanted: dict[str, object] = {name: ctx.field(name) == "true" for name in SWITCHES}
+        wanted["project_creation_restriction"] = ctx.field("project_creation_restriction")
+        changes = {name: value for name, value in wanted.items()
+                   if name in items and items[name].editable and items[name].value != value}
+        if changes:
+            await ctx.services.configurations.update(ctx.actor, changes)
+
+    return await changed(change(), SETTINGS, "Settings saved.")

@@ -21,7 +21,9 @@ async def project_values(ctx: PageContext, tab: str) -> dict[str, object]:
     """What every tab of a project shows: the project, the caller's abilities in it."""
     view: ProjectView = await ctx.services.projects.get(ctx.principal, _ref(ctx))
     can = project_abilities(ctx.principal, view, ctx.services.identity.read_only)
-    return {"project": view, "can": can, "tab": tab, "my_roles": role_labels(view.role_ids)}
+    summary = await ctx.services.projects.summary(ctx.principal, _ref(ctx))
+    return {"project": view, "can": can, "tab": tab, "my_roles": role_labels(view.role_ids),
+            "quota": summary.get("quota")}
 
 
 async def repositories(ctx: PageContext) -> Page:
