@@ -108,6 +108,8 @@ class PortalResource(resource.Resource):
             self._write(request, outcome, session)
         except Exception:  # the client went away mid-answer
             log.failure("writing the portal page failed", Failure())
+            if not request.finished and not getattr(request, "_disconnected", False):
+                request.finish()
 
     async def _run(self, request: IRequest, path: str, session: Session | None
                    ) -> Page | Redirect:
@@ -179,10 +181,8 @@ class PortalResource(resource.Resource):
             self._redirect(request, outcome)
             body = b""
         else:
-            values = {"ctx": None, "flash": None, **outcome.values, "title": outcome.title,
-                      "session": session}
-            body = render(outcome.template, values)
-            request.setResponseCode(outcome.status)
+            status, body = _rendered(outcome, session)
+            request.setResponseCode(status)
             request.setHeader(b"Content-Type", b"text/html; charset=utf-8")
         request.setHeader(b"Content-Length", str(len(body)).encode())
         if body and request.method != b"HEAD":
@@ -199,6 +199,24 @@ class PortalResource(resource.Resource):
                               request_parts.encode_flash(outcome.flash), path="/",
                               httpOnly=True, sameSite="lax",
                               secure=cookies.secure(self.config, request))
+
+
+def _rendered(page: Page, session: Session | None) -> tuple[int, bytes]:
+    """The page as HTML; a template fault answers the error page (then plain text), never
+    a request left without an answer."""
+    values = {"ctx": None, "flash": None, **page.values, "title": page.title,
+              "session": session}
+    try:
+        return page.status, render(page.template, values)
+    except Exception:
+        log.failure("rendering {template} failed", Failure(), template=page.template)
+    fallback = _error_page(500, "The portal failed to show this page; the log says why.")
+    try:
+        return 500, render(fallback.template, {**fallback.values, "ctx": None, "flash": None,
+                                               "title": fallback.title, "session": None})
+    except Exception:
+        log.failure("rendering the error page failed", Failure())
+        return 500, b"<!doctype html><title>Error</title><p>The portal failed to answer.</p>"
 
 
 def _page_path(request: IRequest) -> str:
