@@ -15,6 +15,7 @@ from harbor_twisted.core.projects import ProjectService
 from harbor_twisted.core.repositories import RepositoryService
 from harbor_twisted.core.robots import RobotService
 from harbor_twisted.core.sessions import SessionService
+from harbor_twisted.core.usergroups import UserGroupService
 from harbor_twisted.core.users import UserService
 from harbor_twisted.jobs.gc_control import GcControl
 from harbor_twisted.storage.filesystem import FilesystemBlobStore
@@ -34,6 +35,7 @@ class PortalServices:
     gc: GcControl
     robots: RobotService
     configurations: ConfigurationService
+    groups: UserGroupService
 
     @classmethod
     def create(cls, config: Config, identity: IdentityService,
@@ -52,4 +54,5 @@ class PortalServices:
             GcControl(identity.db, config),
             RobotService(identity),
             ConfigurationService(identity),
+            UserGroupService(identity),
         )

@@ -336,3 +336,27 @@ def test_project_page_shows_storage_used(registry, admin_pages: PageClient) -> N
     push_image(registry.url, f"{project}/sized", tag="v1", seed="sized")
     page = admin_pages.get(f"/harbor/projects/{project}")
     assert "storage used" in page.text and "0 B" not in page.text.split("storage used")[1][:12]
+
+
+def test_admin_resets_a_password_and_manages_groups(registry,
+                                                    admin_pages: PageClient) -> None:
+    admin = Client(registry.url, ("admin", registry.admin_password))
+    user = create_user(admin)
+    users = "/harbor/admin/users"
+    reset = admin_pages.submit(f"{users}/{user.id}/password", {"password": "Reset-By-Admin1"},
+                               form_page=users)
+    assert "Password reset." in admin_pages.get(reset.headers["Location"]).text
+    assert PageClient(registry.url).sign_in(user.username, "Reset-By-Admin1").headers[
+        "Location"] == "/harbor/projects"
+
+    groups = "/harbor/admin/groups"
+    cn = unique("team")
+    dn = f"cn={cn},ou=groups,dc=example,dc=org"
+    added = admin_pages.submit(groups, {"ldap_group_dn": dn}, form_page=groups)
+    assert f"Group {dn} added." in admin_pages.get(added.headers["Location"]).text
+    listed = admin_pages.get(f"{groups}?name={cn}")
+    group_id = re.search(r'href="/harbor/admin/groups/(\d+)/delete"', listed.text).group(1)
+    assert admin_pages.get(f"{groups}/{group_id}/delete").status_code == 200
+    gone = admin_pages.submit(f"{groups}/{group_id}/delete", {}, form_page=groups)
+    assert "Group deleted." in admin_pages.get(gone.headers["Location"]).text
+    assert "No groups match" in admin_pages.get(f"{groups}?name={cn}").text

@@ -5,17 +5,20 @@ system admins; the pages are linked only for them."""
 from __future__ import annotations
 
 from harbor_twisted.core.errors import Forbidden
+from harbor_twisted.core.usergroups import GROUP_TYPES, LDAP_GROUP, NewGroup
 from harbor_twisted.core.users import NewUser
 from harbor_twisted.db.identity_store import Filter, Listing, Sort
 from harbor_twisted.jobs.gc_control import gc_parameters
+from harbor_twisted.ldap.service import LdapFailed, LdapUnavailable
 from harbor_twisted.portal.pages import paging
-from harbor_twisted.portal.pages.context import Page, PageContext, Redirect
-from harbor_twisted.portal.pages.outcome import changed
+from harbor_twisted.portal.pages.context import Flash, Page, PageContext, Redirect
+from harbor_twisted.portal.pages.outcome import FIXABLE, changed
 
 USERS = "/harbor/admin/users"
 AUDIT = "/harbor/admin/audit-log"
 GC = "/harbor/admin/gc"
 SETTINGS = "/harbor/admin/settings"
+GROUPS = "/harbor/admin/groups"
 # The system settings the page changes; the others are shown for reference.
 SWITCHES = ("read_only", "self_registration")
 AUDIT_FILTERS = ("username", "resource", "resource_type", "operation")
@@ -125,3 +128,43 @@ async def change_settings(ctx: PageContext) -> Redirect:
             await ctx.services.configurations.update(ctx.actor, changes)
 
     return await changed(change(), SETTINGS, "Settings saved.")
+
+
+async def reset_password(ctx: PageContext) -> Redirect:
+    """An admin sets another database user's password (no old password needed)."""
+    return await changed(
+        ctx.services.users.change_password(ctx.actor, _user_id(ctx), None,
+                                           ctx.form.get("password", "")),
+        USERS, "Password reset.")
+
+
+async def groups(ctx: PageContext) -> Page:
+    name = ctx.arg("name")
+    page = ctx.page_number()
+    records, total = await ctx.services.groups.list(
+        ctx.principal, paging.listing(page, name, key="group_name"))
+    return Page("admin_groups.html", {"groups": records, "pager": paging.Pager(page, total),
+                                      "name": name, "types": GROUP_TYPES},
+                title="Groups")
+
+
+async def create_group(ctx: PageContext) -> Redirect:
+    dn = ctx.field("ldap_group_dn")
+    new = NewGroup(ctx.field("group_name") or None, LDAP_GROUP, dn)
+    try:
+        await ctx.services.groups.create(ctx.actor, new)
+    except (*FIXABLE, LdapUnavailable, LdapFailed) as error:
+        return Redirect(GROUPS, Flash("error", error.message))
+    return Redirect(GROUPS, Flash("notice", f"Group {dn} added."))
+
+
+async def confirm_delete_group(ctx: PageContext) -> Page:
+    group = await ctx.services.groups.get(ctx.principal, int(ctx.params["group"]))
+    return Page("confirm.html", {
+        "question": f"Delete the group {group.group_name} and every project role it holds?",
+        "action": "Delete group", "cancel": GROUPS}, title="Delete group")
+
+
+async def delete_group(ctx: PageContext) -> Redirect:
+    return await changed(ctx.services.groups.delete(ctx.actor, int(ctx.params["group"])),
+                         GROUPS, "Group deleted.")
