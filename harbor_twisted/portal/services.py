@@ -10,6 +10,7 @@ from harbor_twisted.core.artifacts import ArtifactService
 from harbor_twisted.core.audit import AuditService
 from harbor_twisted.core.configurations import ConfigurationService
 from harbor_twisted.core.identity import IdentityService
+from harbor_twisted.core.immutability import ImmutabilityService
 from harbor_twisted.core.members import MemberService
 from harbor_twisted.core.projects import ProjectService
 from harbor_twisted.core.repositories import RepositoryService
@@ -36,6 +37,7 @@ class PortalServices:
     robots: RobotService
     configurations: ConfigurationService
     groups: UserGroupService
+    immutability: ImmutabilityService
 
     @classmethod
     def create(cls, config: Config, identity: IdentityService,
@@ -55,4 +57,5 @@ class PortalServices:
             RobotService(identity),
             ConfigurationService(identity),
             UserGroupService(identity),
+            ImmutabilityService(identity.db),
         )

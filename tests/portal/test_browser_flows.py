@@ -193,6 +193,12 @@ def test_project_admin_creates_a_robot_account_and_sees_the_secret_once(
     browser.open(f"/harbor/projects/{Story.project}/logs")
     assert "create" in browser.find("table").text
     browser.check_page("project-logs")
+    browser.open(f"/harbor/projects/{Story.project}/immutability")
+    browser.click("#new-rule summary")
+    browser.fill("#tag-pattern", "release-*")
+    browser.click("#add-rule")
+    assert "Rule added." in browser.find(".flash-notice").text
+    browser.check_page("project-immutability")
 
 
 def test_maintainer_deletes_a_tag_after_confirming(browser: Browser) -> None:

@@ -360,3 +360,22 @@ def test_admin_resets_a_password_and_manages_groups(registry,
     gone = admin_pages.submit(f"{groups}/{group_id}/delete", {}, form_page=groups)
     assert "Group deleted." in admin_pages.get(gone.headers["Location"]).text
     assert "No groups match" in admin_pages.get(f"{groups}?name={cn}").text
+
+
+def test_immutability_rule_from_the_page_protects_a_tag(registry,
+                                                        admin_pages: PageClient) -> None:
+    from tests.support.oci import push_image
+
+    admin = Client(registry.url, ("admin", registry.admin_password))
+    project = create_project(admin)
+    pushed = push_image(registry.url, f"{project}/kept", tag="rel-1", seed="kept")
+    tab = f"/harbor/projects/{project}/immutability"
+    added = admin_pages.submit(tab, {"repository_decoration": "repoMatches",
+                                     "repository_pattern": "**", "tag_decoration": "matches",
+                                     "tag_pattern": "rel-*"}, form_page=tab)
+    assert "Rule added." in admin_pages.get(added.headers["Location"]).text
+    artifact = f"/harbor/projects/{project}/repositories/kept/-/artifacts/{pushed.digest}"
+    refused = admin_pages.submit(f"{artifact}/tags/rel-1/delete", {}, form_page=artifact)
+    assert refused.headers["Location"] == artifact
+    page = admin_pages.get(artifact)
+    assert "flash-error" in page.text and "rel-1" in page.text
