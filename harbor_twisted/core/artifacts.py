@@ -21,7 +21,7 @@ from harbor_twisted.core.audit import Actor, listed
 from harbor_twisted.core.errors import Conflict, Invalid, NotFound, PreconditionFailed
 from harbor_twisted.core.rbac import Principal
 from harbor_twisted.core.repositories import Located, locate
-from harbor_twisted.db import artifact_store, identity_store, quota_store
+from harbor_twisted.db import artifact_store, identity_store, quota_store, registry_store
 from harbor_twisted.db.artifact_store import ArtifactRecord, TagRecord
 from harbor_twisted.db.engine import Database
 from harbor_twisted.db.identity_store import Listing
@@ -216,6 +216,19 @@ class ArtifactService:
             )])
 
         await self.db.run(run)
+
+    async def accessories(
+        self, principal: Principal, path: tuple[str, str, str]
+    ) -> list[dict[str, Any]]:
+        """Descriptors of the artifacts whose ``subject`` this one is (signatures, SBOMs):
+        what Harbor shows as an artifact's accessories."""
+
+        def run(conn: Connection) -> list[dict[str, Any]]:
+            target = find(conn, principal, path, "artifact", "read")
+            return registry_store.list_referrers(conn, target.repository_name,
+                                                 target.artifact.digest, None)
+
+        return await self.db.run(run)
 
     # -- tags -----------------------------------------------------------------------------
 

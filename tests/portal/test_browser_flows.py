@@ -147,6 +147,9 @@ def test_artifact_page_shows_the_pushed_digest_and_pull_command(
     assert browser.find("#pull-command").text == (
         f"docker pull {server.host}/{Story.project}/{Story.repository}@{Story.digest}")
     assert browser.path() == Story.artifact_path()
+    # the portal's one script ran under the strict CSP: it revealed the Copy buttons
+    copy = browser.find("button.copy[data-copy=digest]")
+    assert copy.is_displayed()
     browser.check_page("artifact")
     browser.fill("#new-tag", "stable")
     browser.click("#add-tag")

@@ -379,3 +379,33 @@ def test_immutability_rule_from_the_page_protects_a_tag(registry,
     assert refused.headers["Location"] == artifact
     page = admin_pages.get(artifact)
     assert "flash-error" in page.text and "rel-1" in page.text
+
+
+def test_artifact_page_lists_its_accessories(registry, admin_pages: PageClient) -> None:
+    import json
+
+    from tests.support.oci import OCI_MANIFEST, descriptor, push_blob, push_image, sha256
+    from tests.support.server import admin_http
+
+    admin = Client(registry.url, ("admin", registry.admin_password))
+    project = create_project(admin)
+    repo = f"{project}/signed"
+    image = push_image(registry.url, repo, tag="v1", seed="signed")
+    empty = b"{}"
+    push_blob(registry.url, repo, empty)
+    signature = b"not really a signature"
+    push_blob(registry.url, repo, signature)
+    referrer = json.dumps({
+        "schemaVersion": 2, "mediaType": OCI_MANIFEST,
+        "artifactType": "application/vnd.dev.cosign.artifact.sig.v1+json",
+        "config": descriptor("application/vnd.oci.empty.v1+json", empty),
+        "layers": [descriptor("application/octet-stream", signature)],
+        "subject": descriptor(OCI_MANIFEST, image.manifest),
+    }).encode()
+    put = admin_http.put(f"{registry.url}/v2/{repo}/manifests/{sha256(referrer)}",
+                         data=referrer, headers={"Content-Type": OCI_MANIFEST}, timeout=30)
+    assert put.status_code == 201, put.text
+    page = admin_pages.get(
+        f"/harbor/projects/{project}/repositories/signed/-/artifacts/{image.digest}")
+    assert 'id="accessories"' in page.text
+    assert "Signature (cosign)" in page.text and sha256(referrer)[:19] in page.text

@@ -20,6 +20,23 @@ def _path(ctx: PageContext) -> tuple[str, str, str]:
     return ctx.params["project"], ctx.params["repository"], ctx.params["digest"]
 
 
+ACCESSORY_KINDS = (
+    ("cosign", "Signature (cosign)"),
+    ("notary", "Signature (Notation)"),
+    ("spdx", "SBOM (SPDX)"),
+    ("cyclonedx", "SBOM (CycloneDX)"),
+    ("sbom", "SBOM"),
+    ("sig", "Signature"),
+)
+
+
+def accessory_kind(artifact_type: str) -> str:
+    """What a referrer is, in the words Harbor's portal uses, from its artifact type."""
+    lowered = artifact_type.lower()
+    return next((label for key, label in ACCESSORY_KINDS if key in lowered),
+                artifact_type or "Accessory")
+
+
 def pull_command(ctx: PageContext, view: ArtifactView) -> str:
     return f"docker pull {ctx.registry_host}/{view.repository_name}@{view.record.digest}"
 
@@ -43,8 +60,10 @@ async def artifact(ctx: PageContext) -> Page:
     repository = ctx.params["repository"]
     values = await project_values(ctx, "repositories")
     view = await ctx.services.artifacts.get(ctx.principal, _path(ctx))
+    accessories = await ctx.services.artifacts.accessories(ctx.principal, _path(ctx))
     return Page("artifact.html", {
         **values, "artifact": view, "repository_name": repository,
+        "accessories": [(d, accessory_kind(d.get("artifactType", ""))) for d in accessories],
         "pull_command": pull_command(ctx, view),
     }, title=f"{view.repository_name}@{view.record.digest[:19]}")
 
