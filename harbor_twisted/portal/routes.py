@@ -19,6 +19,7 @@ from harbor_twisted.portal.pages import (
     robots,
     search,
     session_pages,
+    webhooks,
 )
 from harbor_twisted.portal.pages.context import Page, PageContext, Redirect
 
@@ -56,6 +57,11 @@ ROUTES = (
            project.confirm_remove_member),
     _route("POST", _PROJECT + r"/members/(?P<member>\d{1,9})/delete", project.remove_member),
     _route("GET", _PROJECT + r"/logs", project.logs),
+    _route("GET", _PROJECT + r"/webhooks", webhooks.policies),
+    _route("POST", _PROJECT + r"/webhooks", webhooks.add_policy),
+    _route("GET", _PROJECT + r"/webhooks/(?P<policy>\d{1,9})/delete",
+           webhooks.confirm_delete_policy),
+    _route("POST", _PROJECT + r"/webhooks/(?P<policy>\d{1,9})/delete", webhooks.delete_policy),
     _route("GET", _PROJECT + r"/immutability", immutability.rules),
     _route("POST", _PROJECT + r"/immutability", immutability.add_rule),
     _route("GET", _PROJECT + r"/immutability/(?P<rule>\d{1,9})/delete",

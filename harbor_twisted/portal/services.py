@@ -20,6 +20,7 @@ from harbor_twisted.core.usergroups import UserGroupService
 from harbor_twisted.core.users import UserService
 from harbor_twisted.jobs.gc_control import GcControl
 from harbor_twisted.storage.filesystem import FilesystemBlobStore
+from harbor_twisted.webhooks.control import WebhookControl
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class PortalServices:
     configurations: ConfigurationService
     groups: UserGroupService
     immutability: ImmutabilityService
+    webhooks: WebhookControl
 
     @classmethod
     def create(cls, config: Config, identity: IdentityService,
@@ -58,4 +60,5 @@ class PortalServices:
             ConfigurationService(identity),
             UserGroupService(identity),
             ImmutabilityService(identity.db),
+            WebhookControl(identity.db, config),
         )

@@ -202,6 +202,9 @@ def test_project_admin_creates_a_robot_account_and_sees_the_secret_once(
     browser.click("#add-rule")
     assert "Rule added." in browser.find(".flash-notice").text
     browser.check_page("project-immutability")
+    browser.open(f"/harbor/projects/{Story.project}/webhooks")
+    browser.click("#new-webhook summary")
+    browser.check_page("project-webhooks")
 
 
 def test_maintainer_deletes_a_tag_after_confirming(browser: Browser) -> None:

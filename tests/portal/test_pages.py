@@ -409,3 +409,21 @@ def test_artifact_page_lists_its_accessories(registry, admin_pages: PageClient) 
         f"/harbor/projects/{project}/repositories/signed/-/artifacts/{image.digest}")
     assert 'id="accessories"' in page.text
     assert "Signature (cosign)" in page.text and sha256(referrer)[:19] in page.text
+
+
+def test_webhooks_tab_adds_and_deletes_a_policy_keeping_the_auth_header_secret(
+        registry, admin_pages: PageClient) -> None:
+    admin = Client(registry.url, ("admin", registry.admin_password))
+    project = create_project(admin)
+    tab = f"/harbor/projects/{project}/webhooks"
+    added = admin_pages.submit(tab, {
+        "name": "ci-hook", "type": "http", "payload_format": "Default",
+        "address": "http://127.0.0.1:9/hook", "auth_header": "Bearer very-secret-value",
+        "event_PUSH_ARTIFACT": "on", "event_DELETE_ARTIFACT": "on"}, form_page=tab)
+    page = admin_pages.get(added.headers["Location"])
+    assert "Webhook ci-hook added." in page.text
+    assert "auth header set" in page.text and "very-secret-value" not in page.text
+    policy_id = re.search(rf'href="{tab}/(\d+)/delete"', page.text).group(1)
+    gone = admin_pages.submit(f"{tab}/{policy_id}/delete", {}, form_page=tab)
+    assert "Webhook deleted." in admin_pages.get(gone.headers["Location"]).text
+    assert "No webhooks." in admin_pages.get(tab).text
