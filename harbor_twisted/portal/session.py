@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from twisted.internet import defer
 from twisted.logger import Logger
@@ -64,6 +64,20 @@ def _from_browser(request: IRequest) -> bool:
     return "text/html" in (request.getHeader("accept") or "").lower()
 
 
+def _same_origin(config: Config, request: IRequest) -> bool:
+    """The browser's ``Origin`` (when it sends one) names the host it asked: ``Host``, or
+    a trusted proxy's ``X-Forwarded-Host``."""
+    origin = request.getHeader("origin")
+    if origin is None:
+        return True
+    asked = {request.getHeader("host") or ""}
+    peer = getattr(request.getClientAddress(), "host", "") or ""
+    forwarded = request.getHeader("x-forwarded-host")
+    if forwarded and peer and config.is_trusted_proxy(peer):
+        asked.add(forwarded.split(",")[0].strip())
+    return urlsplit(origin).netloc in asked - {""}
+
+
 class SessionResource(resource.Resource):
     isLeaf = True  # noqa: N815 - twisted's name
 
@@ -114,6 +128,9 @@ class SessionResource(resource.Resource):
 
     async def _login(self, request: IRequest) -> tuple[int, object]:
         form = _form(request)
+        if _from_browser(request) and not _same_origin(self.config, request):
+            # another site's page posting our login form (login CSRF)
+            raise ApiError(403, "sign in from this registry's own sign-in page")
         session = await self.sessions.login(
             form.get("principal", ""), form.get("password", ""),
             client_address(self.config, request), cookies.session_id(request),

@@ -427,3 +427,12 @@ def test_webhooks_tab_adds_and_deletes_a_policy_keeping_the_auth_header_secret(
     gone = admin_pages.submit(f"{tab}/{policy_id}/delete", {}, form_page=tab)
     assert "Webhook deleted." in admin_pages.get(gone.headers["Location"]).text
     assert "No webhooks." in admin_pages.get(tab).text
+
+
+def test_another_sites_login_form_is_refused(registry) -> None:
+    pages = PageClient(registry.url)
+    fields = {"principal": "admin", "password": registry.admin_password, "next": ""}
+    forged = pages.post("/c/login", fields, headers={"Origin": "http://evil.example"})
+    assert forged.status_code == 403 and "sid" not in forged.cookies
+    own = pages.post("/c/login", fields, headers={"Origin": registry.url})
+    assert own.status_code == 303 and "sid" in own.cookies
