@@ -19,6 +19,7 @@ from harbor_twisted.core.sessions import SessionService
 from harbor_twisted.core.usergroups import UserGroupService
 from harbor_twisted.core.users import UserService
 from harbor_twisted.jobs.gc_control import GcControl
+from harbor_twisted.replication.control import ReplicationControl
 from harbor_twisted.storage.filesystem import FilesystemBlobStore
 from harbor_twisted.webhooks.control import WebhookControl
 
@@ -40,6 +41,7 @@ class PortalServices:
     groups: UserGroupService
     immutability: ImmutabilityService
     webhooks: WebhookControl
+    replication: ReplicationControl
 
     @classmethod
     def create(cls, config: Config, identity: IdentityService,
@@ -61,4 +63,5 @@ class PortalServices:
             UserGroupService(identity),
             ImmutabilityService(identity.db),
             WebhookControl(identity.db, config),
+            ReplicationControl(identity.db, config),
         )

@@ -247,6 +247,7 @@ def test_admin_runs_garbage_collection_and_reads_its_log(browser: Browser,
     _sign_in(browser, example.Person("admin", server.admin_password, "Admin"))
     for path, name in (("/harbor/admin/users", "admin-users"),
                        ("/harbor/admin/groups", "admin-groups"),
+                       ("/harbor/admin/replication", "admin-replication"),
                        ("/harbor/admin/settings", "admin-settings"),
                        ("/harbor/admin/audit-log", "admin-audit-log")):
         browser.open(path)

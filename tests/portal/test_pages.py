@@ -436,3 +436,46 @@ def test_another_sites_login_form_is_refused(registry) -> None:
     assert forged.status_code == 403 and "sid" not in forged.cookies
     own = pages.post("/c/login", fields, headers={"Origin": registry.url})
     assert own.status_code == 303 and "sid" in own.cookies
+
+
+def test_admin_tests_an_endpoint_runs_a_policy_and_reads_a_task_log(
+        registry, admin_pages: PageClient) -> None:
+    from tests.support.oci import push_image
+
+    admin = Client(registry.url, ("admin", registry.admin_password))
+    source, target = create_project(admin), create_project(admin)
+    push_image(registry.url, f"{source}/app", tag="v1", seed="replicated")
+    endpoint = admin.post("/registries", json={
+        "name": unique("self"), "type": "harbor", "url": registry.url, "insecure": True,
+        "credential": {"type": "basic", "access_key": "admin",
+                       "access_secret": registry.admin_password}})
+    assert endpoint.status_code == 201, endpoint.text
+    endpoint_id = endpoint.headers["Location"].rsplit("/", 1)[1]
+    policy = admin.post("/replication/policies", json={
+        "name": unique("copy"), "trigger": {"type": "manual"}, "override": True,
+        "enabled": True, "dest_registry": {"id": int(endpoint_id)}, "dest_namespace": target,
+        "filters": [{"type": "name", "value": f"{source}/**"}]})
+    assert policy.status_code == 201, policy.text
+    policy_id = policy.headers["Location"].rsplit("/", 1)[1]
+
+    overview = "/harbor/admin/replication"
+    pinged = admin_pages.submit(f"/harbor/admin/registries/{endpoint_id}/ping", {},
+                                form_page=overview)
+    assert "answers" in admin_pages.get(pinged.headers["Location"]).text
+    started = admin_pages.submit(f"/harbor/admin/replication/policies/{policy_id}/start", {},
+                                 form_page=overview)
+    page = admin_pages.get(started.headers["Location"])
+    assert "Replication started." in page.text
+    execution = re.search(r'href="/harbor/admin/replication/executions/(\d+)"',
+                          page.text).group(1)
+    deadline = time.monotonic() + 60
+    while True:
+        detail = admin_pages.get(f"/harbor/admin/replication/executions/{execution}")
+        found = re.search(r'href="(/harbor/admin/replication/executions/\d+/tasks/\d+)"',
+                          detail.text)
+        if (found and "Success" in detail.text) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert found, detail.text
+    log = admin_pages.get(found.group(1))
+    assert log.status_code == 200 and "copied" in log.text
