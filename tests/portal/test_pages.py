@@ -479,3 +479,26 @@ def test_admin_tests_an_endpoint_runs_a_policy_and_reads_a_task_log(
     assert found, detail.text
     log = admin_pages.get(found.group(1))
     assert log.status_code == 200 and "copied" in log.text
+
+
+def test_project_admin_changes_a_role_and_removes_a_member(registry,
+                                                           admin_pages: PageClient) -> None:
+    admin = Client(registry.url, ("admin", registry.admin_password))
+    project = create_project(admin)
+    user = create_user(admin)
+    tab = f"/harbor/projects/{project}/members"
+    added = admin_pages.submit(tab, {"member_type": "user", "member_name": user.username,
+                                     "role_id": "3"}, form_page=tab)
+    assert f"{user.username} added as Guest." in admin_pages.get(added.headers["Location"]).text
+    member_id = admin.get(f"/projects/{project}/members",
+                          params={"entityname": user.username}).json()[0]["id"]
+    changed = admin_pages.submit(f"{tab}/{member_id}", {"role_id": "4"}, form_page=tab)
+    assert "Role changed to Maintainer." in admin_pages.get(changed.headers["Location"]).text
+    assert admin.get(f"/projects/{project}/members/{member_id}").json()["role_id"] == 4
+    assert "Remove" in admin_pages.get(f"{tab}/{member_id}/delete").text
+    removed = admin_pages.submit(f"{tab}/{member_id}/delete", {}, form_page=tab)
+    assert "Member removed." in admin_pages.get(removed.headers["Location"]).text
+    assert admin.get(f"/projects/{project}/members/{member_id}").status_code == 404
+    unknown = admin_pages.submit(tab, {"member_type": "user", "member_name": "nobody-here",
+                                       "role_id": "2"}, form_page=tab)
+    assert "not found" in admin_pages.get(unknown.headers["Location"]).text
