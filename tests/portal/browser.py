@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
@@ -59,6 +60,18 @@ class Browser:
     def find(self, css: str) -> WebElement:
         return WebDriverWait(self.driver, 10).until(
             expected_conditions.presence_of_element_located((By.CSS_SELECTOR, css)))
+
+    def wait_for_text(self, css: str, expected: str, timeout: float = 10) -> None:
+        """Until an element shows ``expected`` (a form's answer, not the page before it)."""
+
+        def shown(_: object) -> bool:
+            try:
+                return any(expected in e.text
+                           for e in self.driver.find_elements(By.CSS_SELECTOR, css))
+            except StaleElementReferenceException:
+                return False
+
+        WebDriverWait(self.driver, timeout).until(shown, f"{expected!r} in {css}")
 
     def find_all(self, css: str) -> list[WebElement]:
         return self.driver.find_elements(By.CSS_SELECTOR, css)

@@ -108,8 +108,7 @@ def test_ldap_user_creates_a_project(browser: Browser) -> None:
     browser.click("#new-project summary")
     browser.fill("#project_name", Story.project)
     browser.click("#create-project")
-    browser.find(".flash-notice")
-    assert f"Project {Story.project} created." in browser.text()
+    browser.wait_for_text(".flash-notice", f"Project {Story.project} created.")
     assert browser.path() == f"/harbor/projects/{Story.project}"
     browser.check_page("project-empty")
 
@@ -153,8 +152,7 @@ def test_artifact_page_shows_the_pushed_digest_and_pull_command(
     browser.check_page("artifact")
     browser.fill("#new-tag", "stable")
     browser.click("#add-tag")
-    browser.find(".flash-notice")
-    assert "Tag stable added." in browser.text()
+    browser.wait_for_text(".flash-notice", "Tag stable added.")
 
 
 def test_project_admin_adds_a_group_and_a_user_as_members(
@@ -173,7 +171,7 @@ def test_project_admin_adds_a_group_and_a_user_as_members(
         browser.fill("#member_name", name)
         Select(browser.find("#member_role")).select_by_value(role)
         browser.click("#add-member-submit")
-        assert "added as" in browser.find(".flash-notice").text
+        browser.wait_for_text(".flash-notice", f"{name} added as")
     rows = browser.text()
     assert "developers" in rows and "Group" in rows and "erin" in rows
     browser.check_page("members-added")
@@ -200,7 +198,7 @@ def test_project_admin_creates_a_robot_account_and_sees_the_secret_once(
     browser.click("#new-rule summary")
     browser.fill("#tag-pattern", "release-*")
     browser.click("#add-rule")
-    assert "Rule added." in browser.find(".flash-notice").text
+    browser.wait_for_text(".flash-notice", "Rule added.")
     browser.check_page("project-immutability")
     browser.open(f"/harbor/projects/{Story.project}/webhooks")
     browser.click("#new-webhook summary")
@@ -215,7 +213,7 @@ def test_maintainer_deletes_a_tag_after_confirming(browser: Browser) -> None:
     assert "Delete the tag stable" in browser.find("#confirm-question").text
     browser.check_page("confirm-delete-tag")
     browser.click("#confirm")
-    assert "Tag stable deleted." in browser.find(".flash-notice").text
+    browser.wait_for_text(".flash-notice", "Tag stable deleted.")
     assert not browser.find_all("#delete-tag-stable")
     assert browser.find_all("#delete-tag-v1")
 
@@ -256,7 +254,7 @@ def test_admin_runs_garbage_collection_and_reads_its_log(browser: Browser,
     assert Story.project in browser.text()  # the audit log names the project created above
     browser.open("/harbor/admin/gc")
     browser.click("#gc-run")
-    assert "Garbage collection started." in browser.find(".flash-notice").text
+    browser.wait_for_text(".flash-notice", "Garbage collection started.")
     browser.check_page("admin-gc")
     browser.click("a[id^=gc-log-]")
     WebDriverWait(browser.driver, 60, poll_frequency=0.5).until(
