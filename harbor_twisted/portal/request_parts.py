@@ -87,3 +87,17 @@ def read_flash(request: IRequest) -> Flash | None:
     if kind not in ("notice", "error") or not isinstance(text, str):
         return None
     return Flash(kind, text)
+
+
+def same_origin(config: Config, request: IRequest) -> bool:
+    """The browser's ``Origin`` (when it sends one) names the host it asked: ``Host``, or
+    a trusted proxy's ``X-Forwarded-Host``."""
+    origin = request.getHeader("origin")
+    if origin is None:
+        return True
+    asked = {request.getHeader("host") or ""}
+    peer = getattr(request.getClientAddress(), "host", "") or ""
+    forwarded = request.getHeader("x-forwarded-host")
+    if forwarded and peer and config.is_trusted_proxy(peer):
+        asked.add(forwarded.split(",")[0].strip())
+    return urlsplit(origin).netloc in asked - {""}

@@ -123,7 +123,7 @@ class PortalResource(resource.Resource):
             return _to_sign_in(request)
         form: dict[str, str] = {}
         if method == "POST":
-            form = self._checked_form(request, session)
+            form = self._checked_form(request, session, route.public)
         ctx = PageContext(
             services=self.services,
             principal=session.principal if session else ANONYMOUS,
@@ -139,11 +139,17 @@ class PortalResource(resource.Resource):
             outcome.values["ctx"] = ctx
         return outcome
 
-    def _checked_form(self, request: IRequest, session: Session | None) -> dict[str, str]:
+    def _checked_form(self, request: IRequest, session: Session | None, public: bool
+                      ) -> dict[str, str]:
         try:
             form = request_parts.form(request)
         except request_parts.BadForm as error:
             raise PageError(400, str(error)) from None
+        if public and session is None:  # no session to forge for: another site's page?
+            if not request_parts.same_origin(self.config, request):
+                raise PageError(403, "This form was sent from another site.")
+            form.pop(CSRF_FIELD, None)
+            return form
         presented = form.pop(CSRF_FIELD, None) or request.getHeader(CSRF_HEADER)
         if session is None or not csrf_matches(session, presented):
             raise PageError(403, "This form was not sent from your current session "

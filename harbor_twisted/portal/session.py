@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 from twisted.internet import defer
 from twisted.logger import Logger
@@ -23,7 +23,7 @@ from harbor_twisted.api.errors import ApiError, error_document
 from harbor_twisted.client_address import client_address
 from harbor_twisted.config import Config
 from harbor_twisted.core.sessions import SessionService
-from harbor_twisted.portal import cookies
+from harbor_twisted.portal import cookies, request_parts
 from harbor_twisted.portal.pages import urls
 
 log = Logger(namespace="harbor_twisted.portal")
@@ -62,20 +62,6 @@ class SeeOther:
 def _from_browser(request: IRequest) -> bool:
     """A form a browser sent, which wants pages rather than JSON."""
     return "text/html" in (request.getHeader("accept") or "").lower()
-
-
-def _same_origin(config: Config, request: IRequest) -> bool:
-    """The browser's ``Origin`` (when it sends one) names the host it asked: ``Host``, or
-    a trusted proxy's ``X-Forwarded-Host``."""
-    origin = request.getHeader("origin")
-    if origin is None:
-        return True
-    asked = {request.getHeader("host") or ""}
-    peer = getattr(request.getClientAddress(), "host", "") or ""
-    forwarded = request.getHeader("x-forwarded-host")
-    if forwarded and peer and config.is_trusted_proxy(peer):
-        asked.add(forwarded.split(",")[0].strip())
-    return urlsplit(origin).netloc in asked - {""}
 
 
 class SessionResource(resource.Resource):
@@ -128,7 +114,7 @@ class SessionResource(resource.Resource):
 
     async def _login(self, request: IRequest) -> tuple[int, object]:
         form = _form(request)
-        if _from_browser(request) and not _same_origin(self.config, request):
+        if _from_browser(request) and not request_parts.same_origin(self.config, request):
             # another site's page posting our login form (login CSRF)
             raise ApiError(403, "sign in from this registry's own sign-in page")
         session = await self.sessions.login(

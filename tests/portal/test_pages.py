@@ -502,3 +502,31 @@ def test_project_admin_changes_a_role_and_removes_a_member(registry,
     unknown = admin_pages.submit(tab, {"member_type": "user", "member_name": "nobody-here",
                                        "role_id": "2"}, form_page=tab)
     assert "not found" in admin_pages.get(unknown.headers["Location"]).text
+
+
+def test_self_registration_from_the_sign_in_page_then_profile_edit(registry) -> None:
+    admin = Client(registry.url, ("admin", registry.admin_password))
+    pages = PageClient(registry.url)
+    assert pages.get("/harbor/sign-up").status_code == 403
+    assert 'id="sign-up-link"' not in pages.get("/harbor/sign-in").text
+    assert admin.put("/configurations", json={"self_registration": True}).status_code == 200
+    try:
+        assert 'id="sign-up-link"' in pages.get("/harbor/sign-in").text
+        name = unique("self")
+        fields = {"username": name, "email": f"{name}@example.org",
+                  "password": "Self-Made-Pass1", "realname": "Self Made"}
+        forged = pages.post("/harbor/sign-up", fields, headers={"Origin": "http://evil.example"})
+        assert forged.status_code == 403
+        made = pages.post("/harbor/sign-up", fields)
+        assert made.status_code == 303 and made.headers["Location"].startswith(
+            "/harbor/sign-in?principal=")
+        assert "Account created" in pages.get(made.headers["Location"]).text
+    finally:
+        admin.put("/configurations", json={"self_registration": False})
+    assert pages.post("/harbor/sign-up", fields).status_code == 403
+    assert pages.sign_in(name, "Self-Made-Pass1").status_code == 303
+    saved = pages.submit("/harbor/account/profile", {"email": f"new-{name}@example.org",
+                                                     "realname": "Renamed"},
+                         form_page="/harbor/account")
+    page = pages.get(saved.headers["Location"])
+    assert "Profile saved." in page.text and f"new-{name}@example.org" in page.text

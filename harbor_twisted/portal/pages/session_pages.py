@@ -16,8 +16,12 @@ async def sign_in(ctx: PageContext) -> Page | Redirect:
     elif ctx.arg("expired"):
         error = "Your session has ended. Sign in again."
     status = 401 if error and ctx.arg("failed") else 200
+    settings = ctx.services.identity.settings
+    registration = bool(settings.get("self_registration")) and (
+        settings.get("auth_mode", "db_auth") == "db_auth")
     return Page("sign_in.html", {"next": next_path, "error": error,
-                                 "principal": ctx.arg("principal")},
+                                 "principal": ctx.arg("principal"),
+                                 "registration": registration},
                 status=status, title="Sign in")
 
 
