@@ -109,6 +109,7 @@ ROUTES = (
            replication.task_log),
     _route("GET", r"/admin/gc", admin.gc),
     _route("POST", r"/admin/gc", admin.run_gc),
+    _route("POST", r"/admin/gc/schedule", admin.schedule_gc),
     _route("GET", r"/admin/gc/(?P<execution>\d{1,9})", admin.gc_log),
 )
 

@@ -530,3 +530,18 @@ def test_self_registration_from_the_sign_in_page_then_profile_edit(registry) -> 
                          form_page="/harbor/account")
     page = pages.get(saved.headers["Location"])
     assert "Profile saved." in page.text and f"new-{name}@example.org" in page.text
+
+
+def test_admin_schedules_garbage_collection(admin_pages: PageClient) -> None:
+    gc = "/harbor/admin/gc"
+    saved = admin_pages.submit(f"{gc}/schedule", {"type": "Custom", "cron": "0 30 2 * * *"},
+                               form_page=gc)
+    try:
+        page = admin_pages.get(saved.headers["Location"])
+        assert "Schedule saved." in page.text and "0 30 2 * * *" in page.text
+        bad = admin_pages.submit(f"{gc}/schedule", {"type": "Custom", "cron": "whenever"},
+                                 form_page=gc)
+        assert "flash-error" in admin_pages.get(bad.headers["Location"]).text
+    finally:
+        admin_pages.submit(f"{gc}/schedule", {"type": "None"}, form_page=gc)
+    assert "No schedule" in admin_pages.get(gc).text

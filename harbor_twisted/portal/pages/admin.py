@@ -8,7 +8,7 @@ from harbor_twisted.core.errors import Forbidden
 from harbor_twisted.core.usergroups import GROUP_TYPES, LDAP_GROUP, NewGroup
 from harbor_twisted.core.users import NewUser
 from harbor_twisted.db.identity_store import Filter, Listing, Sort
-from harbor_twisted.jobs.gc_control import gc_parameters
+from harbor_twisted.jobs.gc_control import gc_parameters, schedule_request
 from harbor_twisted.ldap.service import LdapFailed, LdapUnavailable
 from harbor_twisted.portal.pages import paging
 from harbor_twisted.portal.pages.context import Flash, Page, PageContext, Redirect
@@ -84,7 +84,8 @@ async def audit_log(ctx: PageContext) -> Page:
 async def gc(ctx: PageContext) -> Page:
     page = ctx.page_number()
     executions, total = await ctx.services.gc.history(ctx.principal, page, paging.PAGE_SIZE)
-    return Page("admin_gc.html", {"executions": executions,
+    schedule = await ctx.services.gc.schedule(ctx.principal)
+    return Page("admin_gc.html", {"executions": executions, "schedule": schedule,
                                   "pager": paging.Pager(page, total)},
                 title="Garbage collection")
 
@@ -99,6 +100,16 @@ async def run_gc(ctx: PageContext) -> Redirect:
 
     return await changed(trigger(), GC,
                          "Dry run started." if dry_run else "Garbage collection started.")
+
+
+async def schedule_gc(ctx: PageContext) -> Redirect:
+    async def change() -> None:
+        request = schedule_request(
+            ctx.field("type") or "None", ctx.field("cron"),
+            {"delete_untagged": ctx.field("delete_untagged") == "true"})
+        await ctx.services.gc.set_schedule(ctx.actor, request)
+
+    return await changed(change(), GC, "Schedule saved.")
 
 
 async def gc_log(ctx: PageContext) -> Page:
