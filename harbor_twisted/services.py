@@ -39,6 +39,8 @@ from harbor_twisted.gc.job import GC_JOB, GC_VENDOR, run_gc
 from harbor_twisted.jobs.kinds import EventConsumerKind, JobKind, JobKinds
 from harbor_twisted.jobs.sample import run_sample
 from harbor_twisted.jobs.service import add_job_service
+from harbor_twisted.portal.resource import PortalResource
+from harbor_twisted.portal.services import PortalServices
 from harbor_twisted.portal.session import SessionResource
 from harbor_twisted.registry.authz import RegistryAuthorizer
 from harbor_twisted.registry.request import request_factory
@@ -174,6 +176,7 @@ def build_site(
     api: resource.Resource | None = None,
     portal: resource.Resource | None = None,
     config: Config | None = None,
+    pages: resource.Resource | None = None,
 ) -> RegistrySite:
     """The HTTP tree: /v2 when ``app`` is given (else ``config`` names the settings)."""
     root = resource.Resource()
@@ -185,6 +188,9 @@ def build_site(
         _put(root, b"api", api)
     if portal is not None:
         _put(root, b"c", portal)  # /c/login, /c/log_out (portal sessions)
+    if pages is not None:
+        _put(root, b"", pages)  # / leads to the portal's pages under /harbor
+        _put(root, b"harbor", pages)
     if token is not None:
         service_root = resource.Resource()
         _put(service_root, b"token", token)
@@ -287,8 +293,9 @@ def registry_service(config: Config) -> service.MultiService:
 def _core_parts(
     config: Config, top: service.MultiService, database: DatabaseService,
     signing_key: keys.SigningKey,
-) -> tuple[IdentityService, TokenResource, resource.Resource, resource.Resource | None]:
-    """Identity, settings reload, token service, REST API and portal sessions."""
+) -> tuple[IdentityService, TokenResource, resource.Resource, resource.Resource | None,
+           resource.Resource | None]:
+    """Identity, settings reload, token service, REST API, portal sessions and pages."""
     identity = _identity(config, database)
     StartStopService(identity.bootstrap_sync).setServiceParent(top)
     # Settings changed through the API apply at once here, within seconds in other processes;
@@ -299,7 +306,10 @@ def _core_parts(
     token = TokenResource(TokenIssuer(config, signing_key, identity))
     api = build_api(config, identity)
     portal = SessionResource(api.sessions, config) if api.sessions is not None else None
-    return identity, token, api, portal
+    pages = None
+    if api.sessions is not None:
+        pages = PortalResource(PortalServices.create(config, identity, api.sessions))
+    return identity, token, api, portal, pages
 
 
 def _identity(config: Config, database: DatabaseService) -> IdentityService:
@@ -347,11 +357,11 @@ def all_in_one_service(config: Config) -> service.MultiService:
     top = OrderedMultiService()
     signing_key = _signing_key(config)
     database, app = _registry_parts(config, top, signing_key.public_key)
-    identity, token, api, portal = _core_parts(config, top, database, signing_key)
+    identity, token, api, portal, pages = _core_parts(config, top, database, signing_key)
     if app.authorizer is not None:
         app.authorizer.read_only = lambda: identity.read_only
     add_job_service(config, top, job_kinds())
-    _listen(config, build_site(app, token, api, portal), top)
+    _listen(config, build_site(app, token, api, portal, pages=pages), top)
     top.registry_app = app  # type: ignore[attr-defined]  # handy for tests
     return top
 
@@ -366,8 +376,9 @@ def core_service(config: Config) -> service.MultiService:
     signing_key = _signing_key(config)
     database = DatabaseService(config)
     database.setServiceParent(top)
-    _identity, token, api, portal = _core_parts(config, top, database, signing_key)
-    _listen(config, build_site(None, token, api, portal, config=config), top, kind="core")
+    _identity, token, api, portal, pages = _core_parts(config, top, database, signing_key)
+    _listen(config, build_site(None, token, api, portal, config=config, pages=pages), top,
+            kind="core")
     return top
 
 

@@ -10,6 +10,7 @@ APT_PACKAGES=(
   postgresql postgresql-client
   gcc python3-dev libldap2-dev libsasl2-dev slapd ldap-utils
   ca-certificates curl jq
+  chromium chromium-driver
 )
 
 log() { printf '[setup] %s\n' "$*"; }

@@ -23,7 +23,13 @@ from harbor_twisted.core.audit import Actor, listed
 from harbor_twisted.core.errors import Conflict, Invalid, NotFound, PreconditionFailed
 from harbor_twisted.core.rbac import Principal
 from harbor_twisted.core.repositories import Located, locate
-from harbor_twisted.db import artifact_store, audit_store, quota_store, repository_store
+from harbor_twisted.db import (
+    artifact_store,
+    audit_store,
+    quota_store,
+    registry_store,
+    repository_store,
+)
 from harbor_twisted.db.artifact_store import ArtifactRecord, TagRecord
 from harbor_twisted.db.engine import Database
 from harbor_twisted.db.listing import Listing
@@ -217,6 +223,19 @@ class ArtifactService:
             )])
 
         await self.db.run(run)
+
+    async def accessories(
+        self, principal: Principal, path: tuple[str, str, str]
+    ) -> builtins.list[dict[str, Any]]:
+        """Descriptors of the artifacts whose ``subject`` this one is (signatures, SBOMs):
+        what Harbor shows as an artifact's accessories."""
+
+        def run(conn: Connection) -> builtins.list[dict[str, Any]]:
+            target = find(conn, principal, path, "artifact", "read")
+            return registry_store.list_referrers(conn, target.repository_name,
+                                                 target.artifact.digest, None)
+
+        return await self.db.run(run)
 
     # -- tags -----------------------------------------------------------------------------
 

@@ -182,12 +182,18 @@ class ProjectService:
             raise Unauthenticated("authentication required")
         if principal.kind != "user":
             raise Forbidden("only users can create projects")
-        restriction = self.identity.settings.get("project_creation_restriction", "everyone")
-        if restriction == "adminonly" and not principal.sysadmin:
+        if not self.creation_allowed(principal):
             raise Forbidden("Only system admin can create project")
         check_name(name)
         values = {key: normalize_metadata(key, value) for key, value in metadata.items()}
         return await self.db.run(_create, actor, name, values, storage_limit)
+
+    def creation_allowed(self, principal: Principal) -> bool:
+        """``project_creation_restriction``: everyone (users, not robots) or admins only."""
+        if principal.kind != "user":
+            return False
+        restriction = self.identity.settings.get("project_creation_restriction", "everyone")
+        return restriction != "adminonly" or principal.sysadmin
 
     async def exists(self, principal: Principal, name: str) -> bool:
         """For ``HEAD /projects``: anonymous callers learn only about public projects."""

@@ -2,11 +2,14 @@
 
 ``POST /c/login`` takes the form fields ``principal`` and ``password`` and answers 200 with
 the ``sid`` cookie (and the CSRF token), or 401; every attempt is audited as a login by the
-identity service. ``GET /c/log_out`` ends the session and clears the cookies.
+identity service. A browser's form (``Accept: text/html``) is answered 303 instead: to its
+local ``next`` page, or back to the sign-in page saying the login failed.
+``GET /c/log_out`` ends the session and clears the cookies.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from urllib.parse import parse_qs
 
 from twisted.web.iweb import IRequest
@@ -14,6 +17,8 @@ from twisted.web.iweb import IRequest
 from harbor_twisted.common.client_address import client_address
 from harbor_twisted.config import Config
 from harbor_twisted.core.sessions import SessionService
+from harbor_twisted.portal import request_parts
+from harbor_twisted.portal.pages import urls
 from harbor_twisted.web import cookies
 from harbor_twisted.web.errors import (
     ApiError,
@@ -48,9 +53,21 @@ def _form(request: IRequest) -> dict[str, str]:
     return {name: values[0] for name, values in fields.items()}
 
 
+@dataclass(frozen=True)
+class SeeOther:
+    """Answer 303 to ``location`` (a browser's form)."""
+
+    location: str
+
+
+def _from_browser(request: IRequest) -> bool:
+    """A form a browser sent, which wants pages rather than JSON."""
+    return "text/html" in (request.getHeader("accept") or "").lower()
+
+
 class SessionResource(AsyncResource):
     """The portal's session endpoints; errors answer in Harbor's JSON, as its portal expects
-    (pages of our own portal will map errors to pages here)."""
+    (a browser's form gets 303s to pages instead)."""
 
     surface = "portal"
 
@@ -61,6 +78,8 @@ class SessionResource(AsyncResource):
 
     async def handle(self, request: IRequest) -> Response:
         status, body = await self._dispatch(request)
+        if isinstance(body, SeeOther):
+            return Response(status, {"Location": body.location})
         return json_response(status, body)
 
     def error_response(self, error: Exception) -> Response | None:
@@ -85,13 +104,23 @@ class SessionResource(AsyncResource):
 
     async def _login(self, request: IRequest) -> tuple[int, object]:
         form = _form(request)
+        if _from_browser(request) and not request_parts.same_origin(self.config, request):
+            # another site's page posting our login form (login CSRF)
+            raise ApiError(403, "sign in from this registry's own sign-in page")
         session = await self.sessions.login(
             form.get("principal", ""), form.get("password", ""),
             client_address(self.config, request), cookies.session_id(request),
         )
+        browser = _from_browser(request)
         if session is None:
+            if browser:
+                return 303, SeeOther(urls.with_query(
+                    urls.SIGN_IN, failed=1, next=form.get("next"),
+                    principal=form.get("principal", "")[:255]))
             raise ApiError(401, "invalid user name or password")
         cookies.set_session(self.config, request, session)
+        if browser:
+            return 303, SeeOther(urls.safe_next(form.get("next")))
         return 200, None
 
     async def _log_out(self, request: IRequest) -> tuple[int, object]:
