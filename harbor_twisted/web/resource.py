@@ -2,9 +2,10 @@
 
 twisted.web calls ``render`` synchronously; a surface's work is a coroutine. This base runs
 the coroutine (``NOT_DONE_YET``), turns what it raises into the surface's own error answer
-(Harbor JSON for the API and the portal, OCI errors for the registry, the token service's
-JSON), logs faults of ours with their traceback, and writes the answer — a body, or a
-producer that streams one (blob downloads) — unless the client has gone away.
+(Harbor JSON for the API and the portal's sessions, HTML pages for the portal's pages, OCI
+errors for the registry, the token service's JSON), logs faults of ours with their
+traceback, and writes the answer — a body, or a producer that streams one (blob downloads) —
+unless the client has gone away.
 """
 
 from __future__ import annotations
