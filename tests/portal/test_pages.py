@@ -545,3 +545,22 @@ def test_admin_schedules_garbage_collection(admin_pages: PageClient) -> None:
     finally:
         admin_pages.submit(f"{gc}/schedule", {"type": "None"}, form_page=gc)
     assert "No schedule" in admin_pages.get(gc).text
+
+
+def test_every_answer_is_a_page_with_the_security_headers(registry) -> None:
+    """Static files, addresses refused before the session is known and HEAD all go through
+    the shared request loop, and still answer as the portal does."""
+    pages = PageClient(registry.url)
+    css = pages.get("/harbor/static/portal.css")
+    assert css.status_code == 200 and css.headers["Content-Type"] == "text/css"
+    assert css.headers["Cache-Control"] == "public, max-age=3600"
+    assert css.headers["Content-Security-Policy"].startswith("default-src 'self'")
+    malformed = pages.get("/harbor/projects/%ff")
+    assert malformed.status_code == 400
+    assert malformed.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert "percent-encoded UTF-8" in malformed.text
+    assert malformed.headers["X-Frame-Options"] == "DENY"
+    assert malformed.headers["Cache-Control"] == "no-store"
+    head = pages.http.head(registry.url + "/harbor/sign-in", timeout=30)
+    assert head.status_code == 200 and head.content == b""
+    assert int(head.headers["Content-Length"]) > 0
