@@ -275,7 +275,8 @@ def _logged(fn: Callable[[], Coroutine[Any, Any, object]], what: str
 
 
 def registry_service(config: Config) -> service.MultiService:
-    """The registry alone: verifies tokens issued by a core it never calls."""
+    """The registry alone: verifies tokens issued by a core it never calls, and Basic
+    credentials with the core's identity service on the shared database."""
     top = OrderedMultiService()
     public_key = _verification_key(config) if config.registry_auth == "token" else None
     database, app = _registry_parts(config, top, public_key)
@@ -284,6 +285,13 @@ def registry_service(config: Config) -> service.MultiService:
         app.authorizer.read_only = watch
         internet.TimerService(
             config.settings_refresh_seconds, _logged, watch.refresh, "read-only check"
+        ).setServiceParent(top)
+        # Basic credentials on /v2/: the core's identity service, on the shared database
+        # (its settings - auth mode, robot prefix, LDAP - re-read like the core's).
+        identity = _identity(config, database)
+        app.authorizer.identity = identity
+        internet.TimerService(
+            config.settings_refresh_seconds, _logged, identity.reload_settings, "settings reload"
         ).setServiceParent(top)
     _listen(config, build_site(app), top)
     top.registry_app = app  # type: ignore[attr-defined]  # handy for tests
@@ -360,6 +368,7 @@ def all_in_one_service(config: Config) -> service.MultiService:
     identity, token, api, portal, pages = _core_parts(config, top, database, signing_key)
     if app.authorizer is not None:
         app.authorizer.read_only = lambda: identity.read_only
+        app.authorizer.identity = identity  # Basic credentials on /v2/, as Harbor accepts
     add_job_service(config, top, job_kinds())
     _listen(config, build_site(app, token, api, portal, pages=pages), top)
     top.registry_app = app  # type: ignore[attr-defined]  # handy for tests

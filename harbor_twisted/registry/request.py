@@ -2,18 +2,20 @@
 
 ``gotLength`` runs once the headers are parsed and before any body byte: method and raw
 path are still on the channel (``_command``/``_path``). Here the route is matched and
-validated and the token checked, once per request. Upload PATCH/PUT bodies and monolithic
-POSTs go straight into the upload (found from the UUID in the path and opened in a disk
-thread while reading pauses: once per request, off the reactor); manifest bodies go to a
-capped buffer; bodies of requests that take none are discarded. Problems found here are
-remembered in ``body_error`` and answered once the body has been read.
+validated and the token checked, once per request (Basic credentials are checked by the
+identity service off the reactor; an upload's opening waits for that check). Upload
+PATCH/PUT bodies and monolithic POSTs go straight into the upload (found from the UUID in
+the path and opened in a disk thread while reading pauses: once per request, off the
+reactor); manifest bodies go to a capped buffer; bodies of requests that take none are
+discarded. Problems found here are remembered in ``body_error`` and answered once the body
+has been read.
 """
 
 from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any, cast
 from urllib.parse import parse_qs
 
@@ -45,6 +47,11 @@ class RegistryRequest(server.Request):
         self.grant: Grant | None = None  # the verified token's grant, once authorised
         self.body: BodySink = DiscardSink()  # where the body went (also ``self.content``)
         self.new_upload_id: str | None = None  # a monolithic POST's upload
+        self.raw_query = b""  # the query string as it came, for the mount's challenge
+        # Basic credentials being checked (fires None once done; it never fails) and the
+        # check's error, raised before anything else is answered.
+        self.authorizing: defer.Deferred[None] | None = None
+        self.auth_error: Exception | None = None
 
     @property
     def username(self) -> str:
@@ -63,9 +70,10 @@ class RegistryRequest(server.Request):
             return
         self.route = route
         self.route_error = _route_error(route)
+        self.raw_query = query
         try:
             if method in BODY_METHODS:
-                self._check_token(self.app, method, route)
+                self._check_token(self.app, method, route, query)
             if self.route_error is None:
                 self.body = self._choose_sink(self.app, method, route, query, length)
         except RegistryError as error:
@@ -73,12 +81,40 @@ class RegistryRequest(server.Request):
             self.body = DiscardSink()
         self.content = self.body
 
-    def _check_token(self, app: RegistryApp, method: bytes, route: Route) -> None:
-        """Check the token before accepting a body (verification is CPU-only and cached)."""
+    def _check_token(self, app: RegistryApp, method: bytes, route: Route, query: bytes) -> None:
+        """Check the token before accepting a body (verification is CPU-only and cached);
+        Basic credentials start their check here, in the identity service's threads."""
         if app.authorizer is None or not _name_is_valid(route):
             return
         self.method = method  # twisted sets it later; the authorizer reads it now
-        self.grant = app.authorizer.authorize(self, route)
+        credentials = app.authorizer.basic_credentials(self)
+        if credentials is None:
+            self.grant = app.authorizer.authorize(self, route, query)
+            return
+        checking = app.authorizer.authorize_basic(self, route, query, credentials)
+        self.authorizing = defer.ensureDeferred(self._remember_grant(checking))
+
+    async def _remember_grant(self, checking: Coroutine[Any, Any, Grant]) -> None:
+        try:
+            self.grant = await checking
+        except Exception as error:  # answered by the dispatch, never lost
+            self.auth_error = error
+
+    def _once_authorized(
+        self, open_upload: Callable[..., defer.Deferred[UploadWriter]], *args: Any
+    ) -> defer.Deferred[UploadWriter]:
+        """Open the upload only after a pending Basic check allowed the request."""
+        if self.authorizing is None:
+            return open_upload(*args)
+        authorizing = self.authorizing
+
+        async def when_allowed() -> UploadWriter:
+            await authorizing
+            if self.auth_error is not None:
+                raise self.auth_error
+            return await open_upload(*args)
+
+        return defer.ensureDeferred(when_allowed())
 
     def _choose_sink(
         self, app: RegistryApp, method: bytes, route: Route, query: bytes, length: int | None
@@ -103,15 +139,17 @@ class RegistryRequest(server.Request):
         if content_range is None and method == b"PUT" and not length:
             return DiscardSink()  # a PUT that only closes the upload
         digest_text = _query_value(query, "digest") if method == b"PUT" else None
-        opening = app.in_disk_thread(
-            _open_for_append, app, route, digest_text, content_range, length
+        opening = self._once_authorized(
+            app.in_disk_thread, _open_for_append, app, route, digest_text, content_range, length
         )
         return self._upload_body(opening)
 
     def _monolithic_sink(self, app: RegistryApp, route: Route, digest_text: str) -> BodySink:
         upload_id = str(uuid.uuid4())
         self.new_upload_id = upload_id
-        opening = app.in_disk_thread(_create_and_open, app, route.name, upload_id, digest_text)
+        opening = self._once_authorized(
+            app.in_disk_thread, _create_and_open, app, route.name, upload_id, digest_text
+        )
         return self._upload_body(opening)
 
     def _upload_body(self, opening: defer.Deferred[UploadWriter]) -> UploadBody:

@@ -1,7 +1,8 @@
 """The /v2/ resource: routes each request to its handler and writes the answer.
 
 The route was matched and validated, and the token checked, when the request's headers
-arrived (see request.py); here the handler runs and its answer, or the registry error it
+arrived (see request.py); Basic credentials of a request without an upload body are checked
+here, off the reactor; then the handler runs and its answer, or the registry error it
 raised, is written.
 """
 
@@ -88,6 +89,10 @@ class RegistryResource(AsyncResource):
         request.setHeader(*API_VERSION_HEADER)
 
     async def _dispatch(self, request: RegistryRequest) -> Response:
+        if request.authorizing is not None:
+            await request.authorizing
+        if request.auth_error is not None:
+            raise request.auth_error
         if request.body_error is not None:
             raise request.body_error
         route = request.route
@@ -103,5 +108,7 @@ class RegistryResource(AsyncResource):
         if request.route_error is not None:
             raise request.route_error
         if self.app.authorizer is not None and request.grant is None:
-            request.grant = self.app.authorizer.authorize(request, route)
+            request.grant = await self.app.authorizer.authorize_any(
+                request, route, request.raw_query
+            )
         return await handler(self.app, request, route)

@@ -20,10 +20,10 @@ from harbor_twisted.auth.basic import CredentialsError, parse_basic
 from harbor_twisted.auth.keys import SigningKey
 from harbor_twisted.auth.scopes import Scope, parse_scopes
 from harbor_twisted.common.client_address import client_address
-from harbor_twisted.common.names import is_valid_name
 from harbor_twisted.config import Config
 from harbor_twisted.core.identity import IdentityService
-from harbor_twisted.core.rbac import ANONYMOUS, Principal, registry_actions
+from harbor_twisted.core.rbac import ANONYMOUS, Principal
+from harbor_twisted.core.registry_access import scope_actions
 from harbor_twisted.web.http import Response
 from harbor_twisted.web.resource import AsyncResource
 
@@ -111,21 +111,8 @@ class TokenIssuer:
         return access
 
     async def _actions_for(self, principal: Principal, scope: Scope) -> list[str]:
-        if scope.type == "registry" and scope.name == "catalog":
-            return ["*"] if principal.sysadmin and "*" in scope.actions else []
-        if scope.type != "repository" or not is_valid_name(scope.name) or "/" not in scope.name:
-            return []
-        project_name = scope.name.split("/", 1)[0]
-        access = await self.identity.project_access(principal, project_name)
-        if access.project is None:
-            return []
-        return registry_actions(
-            principal,
-            scope.actions,
-            project_name=project_name,
-            project_public=access.project.public,
-            roles=access.roles,
-            read_only=self.identity.read_only,
+        return await scope_actions(
+            self.identity, principal, scope.type, scope.name, list(scope.actions)
         )
 
 

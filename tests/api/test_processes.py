@@ -17,7 +17,7 @@ import requests
 from harbor_twisted.db import job_store
 from harbor_twisted.db.engine import Database, make_engine
 from tests.support.auth import TokenAuth
-from tests.support.oci import push_image, sha256
+from tests.support.oci import OCI_MANIFEST, push_image, sha256
 from tests.support.server import ROOT, _shared_signing_key
 
 
@@ -143,6 +143,14 @@ def test_core_registry_and_jobservice_as_three_processes_on_one_database(
         artifacts = requests.get(f"{api}/projects/library/repositories/three/artifacts",
                                  auth=admin, timeout=10)
         assert [a["digest"] for a in artifacts.json()] == [image.digest]
+
+        # Basic credentials on the registry process, checked with its own identity service
+        basic = requests.get(f"{registry.url}/v2/library/three/manifests/latest", auth=admin,
+                             headers={"Accept": OCI_MANIFEST}, timeout=10)
+        assert basic.status_code == 200 and sha256(basic.content) == image.digest
+        wrong = requests.get(f"{registry.url}/v2/library/three/manifests/latest",
+                             auth=("admin", "wrong-password"), timeout=10)
+        assert wrong.status_code == 401 and "Bearer realm=" in wrong.headers["WWW-Authenticate"]
 
         # a garbage collection started through the core's API runs in the job service
         deleted = requests.delete(
