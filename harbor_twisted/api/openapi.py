@@ -3,12 +3,18 @@
 neighbours' without one file everyone edits. ``base.yaml`` holds the frame; the others add
 ``paths``, ``components`` and ``tags``. A path, an operation's component or a tag defined
 twice is an error, so two fragments cannot silently shadow each other.
+
+The document states what the handlers accept, so that whatever it allows is accepted. The
+loader writes out three rules the fragments would otherwise repeat: the ``q`` and ``sort``
+patterns of each listing from its ``x-listing`` keys, the absence of NUL in every string,
+and patterns that end at the end of the text (not before a final newline).
 """
 
 from __future__ import annotations
 
 import copy
 import functools
+import re
 from importlib import resources
 from typing import Any
 
@@ -67,6 +73,96 @@ def _merge(document: dict[str, Any], name: str, fragment: dict[str, Any]) -> Non
         known.add(tag["name"])
 
 
+# -- constraints the loader writes out --------------------------------------------------------
+
+# PostgreSQL text cannot hold NUL: the handlers refuse it in every string (call.no_nul).
+NO_NUL = "^[^\\x00]*$"
+LISTING = "x-listing"  # an operation's q and sort keys and their kinds
+_INTEGER = "-?[0-9]{1,9}"  # within the 32-bit ids and counts the listings compare with
+_TIME = ("(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])"
+         "([ T]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9])?")
+_TEXT = "[^,%\\x00]"  # ',' separates clauses; '%' would be decoded once more
+
+
+def _range(value: str) -> str:
+    return f"\\[({value}~({value})?|~{value})\\]"
+
+
+def _any_of(value: str) -> str:
+    return f"\\{{{value}( {value})*\\}}"
+
+
+# What a q clause's value may be, by the kind of the key's field (api/listing.py parses it).
+_Q_VALUES = {
+    "string": f"~{_TEXT}+|[^,%\\x00~\\[{{(\\\\]{_TEXT}*",
+    "integer": f"{_INTEGER}|{_range(_INTEGER)}|{_any_of(_INTEGER)}",
+    "boolean": f"true|false|{_any_of('(true|false)')}",
+    "time": f"{_TIME}|{_range(_TIME)}",
+    "tags": f"~{_TEXT}+|[^,%\\x00~\\[{{(\\\\]{_TEXT}*",  # artifacts' tags: a filter, not a sort key
+}
+
+
+def _listing_parameter(parameter: dict[str, Any], keys: dict[str, str],
+                       shared: dict[str, Any]) -> dict[str, Any]:
+    """``q`` or ``sort`` of a listing operation, with the pattern its keys allow."""
+    if "$ref" in parameter:
+        parameter = copy.deepcopy(shared[parameter["$ref"].rsplit("/", 1)[1]])
+    if parameter["name"] == "q":
+        clauses = "|".join(f"{re.escape(key)}=({_Q_VALUES[kind]})" for key, kind in keys.items())
+        pattern = f"^({clauses})(,({clauses}))*$"
+        listed = ", ".join(f"{key} ({kind})" for key, kind in keys.items())
+    else:
+        sortable = [key for key, kind in keys.items() if kind != "tags"]
+        names = "|".join(re.escape(key) for key in sortable)
+        pattern = f"^-?({names})(,-?({names}))*$"
+        listed = ", ".join(sortable)
+    parameter["schema"] = {**parameter.get("schema", {}), "pattern": pattern}
+    parameter["description"] = f"{parameter.get('description', '')}\n\nKeys: {listed}."
+    return parameter
+
+
+def _write_listing_patterns(document: dict[str, Any]) -> None:
+    shared = document["components"]["parameters"]
+    for item in document["paths"].values():
+        for operation in item.values():
+            if not isinstance(operation, dict) or LISTING not in operation:
+                continue
+            keys = operation.pop(LISTING)
+            operation["parameters"] = [
+                _listing_parameter(p, keys, shared)
+                if p.get("name") in ("q", "sort") or p.get("$ref", "").endswith(("/Query", "/Sort"))
+                else p
+                for p in operation["parameters"]
+            ]
+
+
+def _end_means_end(node: Any) -> None:
+    """Python's ``$`` also matches before a final newline, which the handlers' checks
+    refuse; ``(?!\\n)$`` is the end of the text in ECMA-262 and Python alike."""
+    if isinstance(node, dict):
+        pattern = node.get("pattern")
+        if (isinstance(pattern, str) and pattern != NO_NUL and pattern.endswith("$")
+                and not pattern.endswith("(?!\\n)$")):
+            node["pattern"] = pattern[:-1] + "(?!\\n)$"
+        for value in node.values():
+            _end_means_end(value)
+    elif isinstance(node, list):
+        for value in node:
+            _end_means_end(value)
+
+
+def _forbid_nul(node: Any) -> None:
+    """Every string without a pattern, a format or an enum gets NO_NUL as its pattern."""
+    if isinstance(node, dict):
+        if (node.get("type") == "string" and not {"pattern", "format", "enum"} & set(node)):
+            node["pattern"] = NO_NUL
+        for value in node.values():
+            _forbid_nul(value)
+    elif isinstance(node, list):
+        for value in node:
+            _forbid_nul(value)
+
+
 @functools.cache
 def _document() -> dict[str, Any]:
     fragments = _fragments()
@@ -75,6 +171,9 @@ def _document() -> dict[str, Any]:
     document["paths"] = dict(document.get("paths") or {})
     for name, fragment in fragments[1:]:
         _merge(document, name, fragment)
+    _write_listing_patterns(document)
+    _forbid_nul(document)
+    _end_means_end(document)
     return document
 
 

@@ -58,9 +58,16 @@ def check_value(setting: Setting, value: Any) -> Any:
         value = value if setting.secret else value.strip()
     if setting.choices and value not in setting.choices:
         raise Invalid(f"{name} must be one of {', '.join(str(c) for c in setting.choices)}")
-    if name == "ldap_url" and value and urlsplit(value).scheme not in ("ldap", "ldaps"):
+    if name == "ldap_url" and value and _scheme(value) not in ("ldap", "ldaps"):
         raise Invalid("ldap_url must start with ldap:// or ldaps://")
     return value
+
+
+def _scheme(url: str) -> str:
+    try:
+        return urlsplit(url).scheme
+    except ValueError:  # a broken [IPv6] host
+        return ""
 
 
 def pinned_by_config(identity: IdentityService, setting: Setting) -> bool:

@@ -62,7 +62,7 @@ def _check_rule(raw: Any, where: str) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise Invalid(f"{where} must be an object")
     template = raw.get("template")
-    if template not in TEMPLATES:
+    if not isinstance(template, str) or template not in TEMPLATES:  # a dict is unhashable
         raise Invalid(f"{where}.template must be one of {', '.join(TEMPLATES)}")
     disabled = raw.get("disabled", False)
     if not isinstance(disabled, bool):

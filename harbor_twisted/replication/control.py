@@ -48,7 +48,10 @@ class RegistryInput:
 
 
 def check_url(url: str) -> str:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # a broken [IPv6] host
+        raise Invalid("url must be an http:// or https:// URL") from None
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise Invalid("url must be an http:// or https:// URL")
     return url.rstrip("/")

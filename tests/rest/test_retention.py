@@ -130,6 +130,12 @@ def test_policies_follow_the_matrix_and_are_validated(admin: Client, new_user):
                      json=policy(ref, template="bogus")).status_code == 400
     assert admin.put(f"/retentions/{policy_id}",
                      json=policy(ref, cron="not a cron")).status_code == 400
+    object_template = policy(ref)
+    object_template["rules"][0]["template"] = {"latestPushedK": 1}  # once a 500
+    assert admin.put(f"/retentions/{policy_id}", json=object_template).status_code == 400
+    other = project_id(admin, create_project(admin))
+    object_template["scope"]["ref"] = other
+    assert admin.post("/retentions", json=object_template).status_code == 400
     assert admin.put(f"/retentions/{policy_id}", json=policy(ref, "nDaysSinceLastPull", 7)
                      ).status_code == 200
     assert admin.get(f"/retentions/{policy_id}").json()["rules"][0]["template"] == (

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from harbor_twisted.core.errors import Invalid
+from harbor_twisted.core.immutability import check_rule
 from harbor_twisted.core.patterns import matches
 from harbor_twisted.core.retention import Candidate, check_policy, evaluate
 from harbor_twisted.core.selectors import repository_selected
@@ -76,6 +80,52 @@ def test_uncovered_repositories_disabled_rules_and_no_rules_delete_nothing():
 def test_latest_pulled_ignores_never_pulled_artifacts():
     found = [_candidate(1, pulled_days=5), _candidate(2, pulled_days=1), _candidate(3)]
     assert _deleted([_rule("latestPulledN", 1)], found) == [1, 3]
+
+
+GOOD_SELECTORS = {
+    "tag_selectors": [{"kind": "doublestar", "decoration": "matches", "pattern": "**"}],
+    "scope_selectors": {"repository": [{"kind": "doublestar", "decoration": "repoMatches",
+                                        "pattern": "**"}]},
+}
+GOOD_POLICY = {"algorithm": "or", "scope": {"level": "project", "ref": 1},
+               "rules": [{"template": "latestPushedK", "params": {"latestPushedK": 2},
+                          "action": "retain", "disabled": False, "priority": 0,
+                          **GOOD_SELECTORS}],
+               "trigger": {"kind": "Schedule", "settings": {"cron": "0 0 0 * * *"}}}
+GOOD_IMMUTABLE_RULE = {"template": "immutable_template", "action": "immutable",
+                       "disabled": False, "priority": 0, **GOOD_SELECTORS}
+# JSON values of every type, including those a ``in dict`` test cannot hash.
+ODD_VALUES = ({}, {"a": 1}, [], [1], None, True, 1.5, -1, 2**40, "", "x", "\x00")
+
+
+def _with_each_value_replaced(value: Any, odd: Any) -> Iterator[Any]:
+    """``value`` with one member, at any depth, replaced by ``odd`` — once per member."""
+    if isinstance(value, dict):
+        for key, member in value.items():
+            yield {**value, key: odd}
+            for changed in _with_each_value_replaced(member, odd):
+                yield {**value, key: changed}
+    elif isinstance(value, list):
+        for index, member in enumerate(value):
+            yield [*value[:index], odd, *value[index + 1:]]
+            for changed in _with_each_value_replaced(member, odd):
+                yield [*value[:index], changed, *value[index + 1:]]
+
+
+@pytest.mark.parametrize("check", [check_policy, check_rule], ids=["retention", "immutable"])
+@pytest.mark.parametrize("odd", ODD_VALUES, ids=repr)
+def test_any_member_of_any_type_is_accepted_or_invalid_never_a_crash(check, odd):
+    good = GOOD_POLICY if check is check_policy else GOOD_IMMUTABLE_RULE
+    check(good)
+    for body in _with_each_value_replaced(good, odd):
+        with contextlib.suppress(Invalid):
+            check(body)
+
+
+def test_a_rule_template_that_is_an_object_is_invalid():
+    rule = {**GOOD_POLICY["rules"][0], "template": {"latestPushedK": 1}}
+    with pytest.raises(Invalid, match="template must be one of"):
+        check_policy({**GOOD_POLICY, "rules": [rule]})
 
 
 def test_policy_checks():
