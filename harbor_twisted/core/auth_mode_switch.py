@@ -163,7 +163,8 @@ def perform(conn: Connection, target: str, answers: Answers, actor: str, force: 
 def reverse_refusal(found: SwitchPlan) -> str:
     return (f"switching from ldap_auth back to db_auth is refused: the "
             f"{len(found.needs_reset)} directory user(s) would have no password and could "
-            "not log in until an administrator resets it; repeat with --force to do it anyway")
+            "not log in until an administrator resets it; repeat with --force (the API: "
+            "force=true) to do it anyway")
 
 
 def describe(found: SwitchPlan, *, dry_run: bool, force: bool = False) -> str:

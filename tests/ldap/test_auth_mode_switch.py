@@ -139,3 +139,47 @@ def test_switch_db_auth_to_ldap_auth_keeps_everything(
     server = start(db_env)
     assert not _logs_in(server.url, alice.username, example.ALICE.password)
     assert _logs_in(server.url, local.username, PASSWORD)
+
+
+def test_switch_through_the_api(start_registry, slapd: Slapd, tmp_path: Path) -> None:
+    data_dir = tmp_path / "api-switch"
+    env = ldap_environment(slapd, data_dir)
+    del env["HT_AUTH_MODE"]  # a mode set in the file could not be changed through the API
+    server = start_registry(env, data_dir)
+    admin = Client(server.url, ("admin", server.admin_password))
+    alice = create_user(admin, username=example.ALICE.uid, email="alice-local@example.com")
+    local = create_user(admin, username="zed-api")
+    project = create_project(admin)
+    add_member(admin, project, alice, DEVELOPER)
+    wanted = {"auth_mode": "ldap_auth"}
+
+    assert alice.client.put("/configurations", json=wanted).status_code == 403
+    dry = admin.put("/configurations", json=wanted, params={"dry_run": "true"})
+    assert dry.status_code == 200, dry.text
+    plan = dry.json()
+    assert plan["linked"] == [{"username": "alice", "directory_username": "alice",
+                               "dn": example.ALICE.dn}]
+    assert {k["username"] for k in plan["kept_local"]} == {"admin", local.username}
+    assert plan["conflicts"] == []
+    assert admin.get("/systeminfo").json()["auth_mode"] == "db_auth"
+    assert _logs_in(server.url, alice.username, PASSWORD)
+
+    assert admin.put("/configurations", json=wanted).status_code == 200
+    assert admin.get("/systeminfo").json()["auth_mode"] == "ldap_auth"
+    assert _logs_in(server.url, alice.username, example.ALICE.password)
+    assert not _logs_in(server.url, alice.username, PASSWORD)
+    assert _logs_in(server.url, local.username, PASSWORD)
+    members = admin.get(f"/projects/{project}/members").json()
+    assert any(m["entity_id"] == alice.id for m in members)
+    audit = admin.get("/audit-logs", params={"q": "resource=auth_mode"}).json()
+    assert [(a["username"], a["operation"]) for a in audit] == [("admin", "update")]
+
+    back = admin.put("/configurations", json={"auth_mode": "db_auth"})
+    assert back.status_code == 409 and "force=true" in back.text
+    dry_back = admin.put("/configurations", json={"auth_mode": "db_auth"},
+                         params={"dry_run": "true"})
+    assert dry_back.json()["needs_password_reset"] == ["alice"]
+    forced = admin.put("/configurations", json={"auth_mode": "db_auth"},
+                       params={"force": "true"})
+    assert forced.status_code == 200, forced.text
+    assert admin.get("/systeminfo").json()["auth_mode"] == "db_auth"
