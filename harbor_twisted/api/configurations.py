@@ -19,6 +19,15 @@ class ConfigurationsApi:
 
     def register(self, router: Router) -> None:
         router.add("/configurations", GET=self.get, PUT=self.update)
+        router.add("/configurations/auth_mode_switch", GET=self.switch_plan)
+
+    async def switch_plan(self, call: Call) -> Reply:
+        """The auth mode switch's dry run (docs/ldap.md): what ``PUT`` would do, nothing done."""
+        target = call.arg("to")
+        if not target:
+            raise bad_request("to (the wanted auth_mode) is required")
+        found = await self.configurations.switch_auth_mode(call.actor, target, dry_run=True)
+        return Reply(body=plan_body(found))
 
     async def get(self, call: Call) -> Reply:
         items = await self.configurations.current(call.principal)
@@ -30,12 +39,6 @@ class ConfigurationsApi:
         if not isinstance(body, dict):
             raise bad_request("the body must be a JSON object of configuration keys")
         force = bool(call.bool_arg("force"))
-        if call.bool_arg("dry_run"):  # the auth mode switch's plan (docs/ldap.md)
-            if set(body) != {"auth_mode"}:
-                raise bad_request("dry_run=true takes a body of auth_mode alone")
-            found = await self.configurations.switch_auth_mode(
-                call.actor, body["auth_mode"], dry_run=True, force=force)
-            return Reply(body=plan_body(found))
         if force and "auth_mode" in body:
             if set(body) != {"auth_mode"}:
                 raise bad_request("force=true takes a body of auth_mode alone")

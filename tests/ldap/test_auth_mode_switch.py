@@ -154,7 +154,7 @@ def test_switch_through_the_api(start_registry, slapd: Slapd, tmp_path: Path) ->
     wanted = {"auth_mode": "ldap_auth"}
 
     assert alice.client.put("/configurations", json=wanted).status_code == 403
-    dry = admin.put("/configurations", json=wanted, params={"dry_run": "true"})
+    dry = admin.get("/configurations/auth_mode_switch", params={"to": "ldap_auth"})
     assert dry.status_code == 200, dry.text
     plan = dry.json()
     assert plan["linked"] == [{"username": "alice", "directory_username": "alice",
@@ -176,8 +176,7 @@ def test_switch_through_the_api(start_registry, slapd: Slapd, tmp_path: Path) ->
 
     back = admin.put("/configurations", json={"auth_mode": "db_auth"})
     assert back.status_code == 409 and "force=true" in back.text
-    dry_back = admin.put("/configurations", json={"auth_mode": "db_auth"},
-                         params={"dry_run": "true"})
+    dry_back = admin.get("/configurations/auth_mode_switch", params={"to": "db_auth"})
     assert dry_back.json()["needs_password_reset"] == ["alice"]
     forced = admin.put("/configurations", json={"auth_mode": "db_auth"},
                        params={"force": "true"})
