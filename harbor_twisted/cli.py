@@ -16,9 +16,12 @@ from harbor_twisted.auth import keys
 from harbor_twisted.auth.passwords import PasswordPolicyError
 from harbor_twisted.common import local_urls
 from harbor_twisted.config import Config, ConfigError, load_config
+from harbor_twisted.core import auth_mode_switch
 from harbor_twisted.core.identity import reset_password
 from harbor_twisted.db import migrate
 from harbor_twisted.db.engine import Database, make_engine
+from harbor_twisted.ldap.client import DirectoryError, DirectoryUnavailable
+from harbor_twisted.ldap.settings import LdapConfigError
 from harbor_twisted.logs import start_logging
 from harbor_twisted.services import (
     all_in_one_service,
@@ -51,6 +54,14 @@ def _parser() -> argparse.ArgumentParser:
     reset.add_argument("--config", metavar="FILE", help="YAML configuration file")
     reset.add_argument("--username", default="admin")
     reset.add_argument("--password-file", metavar="FILE", help="read the password from FILE")
+    switch = admin_commands.add_parser(
+        "switch-auth-mode", help="change the authentication mode, moving the users along"
+    )
+    switch.add_argument("--config", metavar="FILE", help="YAML configuration file")
+    switch.add_argument("mode", choices=("ldap_auth", "db_auth"))
+    switch.add_argument("--dry-run", action="store_true", help="only print what would happen")
+    switch.add_argument("--force", action="store_true",
+                        help="ldap_auth → db_auth: do it although directory users lose logins")
     return parser
 
 
@@ -129,6 +140,26 @@ def _reset_password(config: Config, username: str, password_file: str | None) ->
     return 0
 
 
+def _switch_auth_mode(config: Config, target: str, dry_run: bool, force: bool) -> int:
+    engine = make_engine(config.effective_database_url, 1)
+    try:
+        migrate.upgrade(engine)
+        found = auth_mode_switch.switch_blocking(Database(engine, 1), config, target,
+                                                 dry_run=dry_run, force=force)
+    except auth_mode_switch.SwitchRefused as exc:
+        print(f"harbor-twisted: {exc}", file=sys.stderr)
+        return 1
+    except (DirectoryError, DirectoryUnavailable, LdapConfigError) as exc:
+        print(f"harbor-twisted: cannot ask the directory: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    print(auth_mode_switch.describe(found, dry_run=dry_run, force=force))
+    if dry_run and target == "db_auth" and found.changes_mode and not force:
+        print(auth_mode_switch.reverse_refusal(found))
+    return 1 if found.conflicts else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -140,6 +171,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "migrate":
         return _migrate(config)
     if args.command == "admin":
+        if args.admin_command == "switch-auth-mode":
+            return _switch_auth_mode(config, args.mode, args.dry_run, args.force)
         return _reset_password(config, args.username, args.password_file)
     builds = {"all-in-one": all_in_one_service, "core": core_service,
               "jobservice": jobservice_service}

@@ -20,11 +20,15 @@ from sqlalchemy import Connection
 
 from harbor_twisted.common import settings_schema
 from harbor_twisted.common.settings_schema import Setting
+from harbor_twisted.core import auth_mode_switch
 from harbor_twisted.core.audit import Actor
-from harbor_twisted.core.errors import Invalid
-from harbor_twisted.core.identity import ADMIN, IdentityService, auth_mode_change_refusal
+from harbor_twisted.core.auth_mode_switch import SwitchPlan, SwitchRefused
+from harbor_twisted.core.errors import Conflict, Invalid, PreconditionFailed
+from harbor_twisted.core.identity import IdentityService, auth_mode_change_refusal
 from harbor_twisted.core.rbac import Principal, require_sysadmin
-from harbor_twisted.db import audit_store, settings_store, user_store
+from harbor_twisted.db import audit_store, settings_store
+from harbor_twisted.ldap.client import DirectoryError, DirectoryUnavailable
+from harbor_twisted.ldap.settings import LdapConfigError
 
 MAX_TEXT = 4096
 # Changing these changes who a set of credentials belongs to: cached checks must go.
@@ -101,7 +105,7 @@ class ConfigurationService:
     async def current(self, principal: Principal) -> dict[str, ConfigItem]:
         """Every non-secret setting with its value and whether it may be changed now."""
         require_sysadmin(principal, "read or change the configuration")
-        stored, others = await self.db.run(_read)
+        stored = await self.db.run(settings_store.all_settings)
         self.identity.use_settings(stored)
         values = self.identity.settings
         items = {}
@@ -109,8 +113,6 @@ class ConfigurationService:
             if setting.secret:
                 continue
             editable = not pinned_by_config(self.identity, setting)
-            if setting.name == "auth_mode" and others > 0:
-                editable = False  # Harbor's rule: fixed once users other than admin exist
             items[setting.name] = ConfigItem(values.get(setting.name), editable)
         return items
 
@@ -118,19 +120,38 @@ class ConfigurationService:
         """Apply ``changes`` (a flat object of keys); the names of those that changed."""
         require_sysadmin(actor.principal, "read or change the configuration")
         checked = validate(self.identity, changes)
+        if "auth_mode" in checked and await self.db.run(_needs_switch, checked["auth_mode"]):
+            if len(checked) > 1:
+                raise Invalid("auth_mode moves the users along (a switch): change it alone")
+            await self.switch_auth_mode(actor, checked["auth_mode"], dry_run=False)
+            return ["auth_mode"]
         changed, stored = await self.db.run(self._update, actor, checked)
         self.identity.use_settings(stored)
         if any(name.startswith(_AUTH_PREFIXES) for name in changed):
             self.identity.forget_credentials()
         return changed
 
+    async def switch_auth_mode(self, actor: Actor, target: str, *, dry_run: bool,
+                               force: bool = False) -> SwitchPlan:
+        """The auth mode switch (core/auth_mode_switch.py) for a system admin, or its plan."""
+        require_sysadmin(actor.principal, "read or change the configuration")
+        target = check_value(settings_schema.BY_NAME["auth_mode"], target)
+        try:
+            found = await auth_mode_switch.switch(
+                self.db, self.identity.settings, self.identity.config, target,
+                dry_run=dry_run, actor=actor.username, force=force, client_ip=actor.client_ip)
+        except SwitchRefused as error:
+            raise Conflict(str(error)) from None
+        except (DirectoryError, DirectoryUnavailable, LdapConfigError) as error:
+            raise PreconditionFailed(f"cannot ask the directory: {error}") from None
+        if found.done:
+            self.identity.use_settings(await self.db.run(settings_store.all_settings))
+            self.identity.forget_credentials()
+        return found
+
     def _update(
         self, conn: Connection, actor: Actor, checked: dict[str, Any]
     ) -> tuple[list[str], dict[str, Any]]:
-        if "auth_mode" in checked:
-            refusal = auth_mode_change_refusal(conn, checked["auth_mode"])
-            if refusal is not None:
-                raise Invalid(refusal)
         current = settings_store.all_settings(conn)
         secrets = {n: v for n, v in checked.items() if settings_schema.BY_NAME[n].secret}
         plain = {
@@ -153,5 +174,6 @@ class ConfigurationService:
         return changed, {**current, **plain}
 
 
-def _read(conn: Connection) -> tuple[dict[str, Any], int]:
-    return settings_store.all_settings(conn), user_store.count_users_besides(conn, ADMIN)
+def _needs_switch(conn: Connection, wanted: str) -> bool:
+    """Changing the mode once users other than admin exist moves them: a switch."""
+    return auth_mode_change_refusal(conn, wanted) is not None

@@ -230,6 +230,8 @@ class IdentityService:
         if username.startswith(str(self.settings.get("robot_name_prefix") or "robot$")):
             return await self.authenticators.robot.authenticate(username, password)
         if self.settings.get("auth_mode") == "ldap_auth" and username != ADMIN:
+            if await self.db.run(_kept_local, username):
+                return await self.authenticators.database.authenticate(username, password)
             if self.authenticators.ldap is None:
                 return None
             return await self.authenticators.ldap.authenticate(username, password)
@@ -274,14 +276,24 @@ class IdentityService:
         return bool(self.settings.get("read_only"))
 
 
+def _kept_local(conn: Connection, username: str) -> bool:
+    """A database user in ldap_auth mode: one the mode switch kept local (not in the directory
+    then) still logs in with its password."""
+    row = user_store.get_user_by_name(conn, username)
+    return row is not None and row.auth_source == "db"
+
+
 def auth_mode_change_refusal(conn: Connection, wanted: str) -> str | None:
-    """Why ``auth_mode`` may not become ``wanted`` now, or None: Harbor's rule is that the
-    mode is fixed once users other than admin exist."""
+    """Why ``auth_mode`` may not become ``wanted`` now, or None: once users other than admin
+    exist, only the switch (core/auth_mode_switch.py) changes the mode, moving them along."""
     current = settings_store.get_setting(conn, "auth_mode") or DEFAULT_SETTINGS["auth_mode"]
     if current != wanted and user_store.count_users_besides(conn, ADMIN) > 0:
+        force = " --force" if wanted == "db_auth" else ""
         return (
-            f"auth_mode: cannot change from {current} to {wanted} once users other than "
-            "admin exist (Harbor's rule); install a fresh instance instead"
+            f"auth_mode: cannot change from {current} to {wanted} as a plain setting once "
+            "users other than admin exist: their accounts must move too; run "
+            f"`harbor-twisted admin switch-auth-mode {wanted}{force}` (add --dry-run to see "
+            "what it does)"
         )
     return None
 

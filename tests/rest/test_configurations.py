@@ -40,9 +40,8 @@ def _database_text(server, sql: str) -> list[str]:
 
 def test_answers_harbors_shape_without_secrets(admin):
     body = _settings(admin)
-    # editable only while admin is the only user; the shared server has others by now
-    others = int(admin.get("/users", params={"page_size": 1}).headers["X-Total-Count"]) > 1
-    assert body["auth_mode"] == {"value": "db_auth", "editable": not others}
+    # editable with users too: changing it is then the auth mode switch
+    assert body["auth_mode"] == {"value": "db_auth", "editable": True}
     assert body["read_only"]["value"] is False
     assert body["token_expiration"]["value"] == 30
     assert body["ldap_scope"] == {"value": 2, "editable": True}
@@ -176,20 +175,23 @@ def test_read_only_at_runtime_refuses_pushes_at_once_and_lifts(registry, admin):
     push_blob(registry.url, later_repo, b"after read-only " + later_repo.encode())
 
 
-def test_auth_mode_is_fixed_once_users_exist(fresh_registry):
+def test_auth_mode_change_with_users_is_the_switch(fresh_registry):
     admin = Client(fresh_registry.url, ("admin", fresh_registry.admin_password))
     assert admin.put("/configurations", json={"auth_mode": "ldap_auth"}).status_code == 200
     assert _settings(admin)["auth_mode"] == {"value": "ldap_auth", "editable": True}
     assert admin.get("/systeminfo").json()["auth_mode"] == "ldap_auth"
     assert admin.put("/configurations", json={"auth_mode": "db_auth"}).status_code == 200
     create_user(admin)
-    assert _settings(admin)["auth_mode"] == {"value": "db_auth", "editable": False}
+    assert _settings(admin)["auth_mode"] == {"value": "db_auth", "editable": True}
+    # with users, the mode moves them along (tests/ldap/test_auth_mode_switch.py): alone
     refused = admin.put("/configurations", json={"auth_mode": "ldap_auth", "read_only": True})
     assert refused.status_code == 400
-    message = refused.json()["errors"][0]["message"]
-    assert "cannot change from db_auth to ldap_auth" in message
-    assert "users other than admin" in message
+    assert "change it alone" in refused.json()["errors"][0]["message"]
     assert _settings(admin)["read_only"]["value"] is False  # all or nothing
+    no_directory = admin.put("/configurations", json={"auth_mode": "ldap_auth"})
+    assert no_directory.status_code == 412, no_directory.text
+    assert "cannot ask the directory" in no_directory.json()["errors"][0]["message"]
+    assert admin.get("/systeminfo").json()["auth_mode"] == "db_auth"
     assert admin.put("/configurations", json={"auth_mode": "db_auth"}).status_code == 200
 
 
