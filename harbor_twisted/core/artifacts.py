@@ -112,7 +112,7 @@ def views(
     conn: Connection, located: Located, records: list[ArtifactRecord], with_tags: bool
 ) -> list[ArtifactView]:
     """Artifacts as Harbor shows them: sizes with their blobs and children, tags, an
-    index's references and the last pull (from the audit log)."""
+    index's references and the last pull (by digest or by one of its tags)."""
     repository = located.repository
     ids = [r.id for r in records]
     blob_bytes = artifact_store.blob_sizes(conn, ids)
@@ -122,9 +122,6 @@ def views(
                                                                      index_ids)
     }
     tags = artifact_store.tags_of(conn, ids)
-    resources = [_resource(repository.name, r.digest) for r in records]
-    resources += [f"{repository.name}:{t.name}" for found in tags.values() for t in found]
-    pulls = artifact_store.last_pulls(conn, repository, resources)
     result = []
     for record in records:
         media = artifact_info.media_type(record.manifest_media_type, record.content)
@@ -135,11 +132,10 @@ def views(
                 known = kids.get((record.id, child.digest))
                 references.append(ReferenceView(record.id, known.id if known else None, child))
                 children_bytes += known.size if known else 0
-        tag_views = [TagView(t, pulls.get(f"{repository.name}:{t.name}"))
-                     for t in tags[record.id]]
+        tag_views = [TagView(t, t.pull_time) for t in tags[record.id]]
         moments = [v.pull_time for v in tag_views if v.pull_time is not None]
-        if (pulled := pulls.get(_resource(repository.name, record.digest))) is not None:
-            moments.append(pulled)
+        if record.pull_time is not None:
+            moments.append(record.pull_time)
         result.append(ArtifactView(
             record=record,
             project_id=located.access.project.id,
@@ -226,10 +222,7 @@ class ArtifactService:
             target = find(conn, principal, path, "tag", "list")
             records, total = listed(artifact_store.list_tags, conn, target.artifact.id,
                                     listing)
-            name = target.repository_name
-            pulls = artifact_store.last_pulls(conn, target.located.repository,
-                                              [f"{name}:{t.name}" for t in records])
-            return [TagView(t, pulls.get(f"{name}:{t.name}")) for t in records], total
+            return [TagView(t, t.pull_time) for t in records], total
 
         return await self.db.run(run)
 

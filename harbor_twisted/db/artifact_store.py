@@ -1,15 +1,19 @@
 """SQL for the REST API's view of the registry: repositories with their project, artifacts
-(manifests) with their tags and children, pull statistics read from the audit log, and
-deletes that remove database rows only — blob files wait for garbage collection.
+(manifests) with their tags and children, pull statistics (columns the registry's batched
+pull recording keeps, see pull_store), and deletes that remove database rows only — blob
+files wait for garbage collection.
 
 A repository belongs to the project named by its first path component; artifacts that are
 children of an index in the same repository are hidden from lists, as Harbor does.
+
+Listings stay fast at 100,000 artifacts: a page is chosen on narrow rows (ids and sort
+keys, through indexes) and only its rows are read in full; the children of indexes are one
+index range of ``manifest_child`` per repository, not a subquery per row.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -22,7 +26,6 @@ from sqlalchemy import (
     and_,
     case,
     delete,
-    exists,
     false,
     func,
     insert,
@@ -37,7 +40,7 @@ from sqlalchemy.exc import IntegrityError
 from harbor_twisted.db import event_store
 from harbor_twisted.db.artifact_models import repository_info
 from harbor_twisted.db.clock import utcnow
-from harbor_twisted.db.identity_models import audit_log, project
+from harbor_twisted.db.identity_models import project
 from harbor_twisted.db.identity_store import (
     Filter,
     Listing,
@@ -125,18 +128,24 @@ def _update_time(conn: Connection) -> ColumnElement[Any]:
     )
 
 
-def _repositories(conn: Connection) -> tuple[Select[Any], dict[str, ColumnElement[Any]]]:
+def _repositories(
+    conn: Connection, *, narrow: bool = False
+) -> tuple[Select[Any], dict[str, ColumnElement[Any]]]:
+    """The repositories with their project; ``narrow`` selects the id only (to pick a page:
+    the update time, two subqueries a row, is then computed only where filtered or sorted)."""
     update_time = _update_time(conn)
-    stmt = select(
+    shown = (repository.c.id,) if narrow else (
         repository.c.id,
         repository.c.name,
         repository.c.created_at,
+        repository.c.pull_count,
         project.c.id.label("project_id"),
         project.c.name.label("project_name"),
         project.c.public.label("project_public"),
         func.coalesce(repository_info.c.description, "").label("description"),
         update_time.label("update_time"),
-    ).select_from(
+    )
+    stmt = select(*shown).select_from(
         repository.join(project, project.c.name == _project_part(conn)).outerjoin(
             repository_info, repository_info.c.repository_id == repository.c.id
         )
@@ -156,6 +165,7 @@ def _repository_record(row: Any) -> RepositoryRecord:
     return RepositoryRecord(
         row.id, row.name, row.project_id, row.project_name, bool(row.project_public),
         row.description, row.created_at, row.update_time or row.created_at,
+        pull_count=row.pull_count,
     )
 
 
@@ -186,12 +196,18 @@ def list_repositories(
     conn: Connection, listing: Listing, scope: RepositoryScope
 ) -> tuple[list[RepositoryRecord], int]:
     """A page of repositories (newest first unless sorted otherwise), with their counts."""
-    stmt, columns = _repositories(conn)
+    narrow, columns = _repositories(conn, narrow=True)
     rows, total = _listed(
-        conn, _scoped(stmt, scope), columns, listing, repository.c.id,
+        conn, _scoped(narrow, scope), columns, listing, repository.c.id,
         (Sort("creation_time", descending=True),),
     )
-    return _with_counts(conn, [_repository_record(row) for row in rows]), total
+    ids = [row.id for row in rows]
+    if not ids:
+        return [], total
+    stmt, _ = _repositories(conn)
+    found = {row.id: _repository_record(row)
+             for row in conn.execute(stmt.where(repository.c.id.in_(ids)))}
+    return _with_counts(conn, [found[i] for i in ids if i in found]), total
 
 
 def get_repository(conn: Connection, name: str) -> RepositoryRecord | None:
@@ -204,67 +220,39 @@ def get_repository(conn: Connection, name: str) -> RepositoryRecord | None:
 
 def _with_counts(conn: Connection, records: list[RepositoryRecord]) -> list[RepositoryRecord]:
     counts = artifact_counts(conn, [r.id for r in records])
-    return [
-        replace(r, artifact_count=counts.get(r.id, 0), pull_count=pull_count(conn, r))
-        for r in records
-    ]
+    return [replace(r, artifact_count=counts.get(r.id, 0)) for r in records]
 
 
-def _child_of_index(candidate: Any) -> ColumnElement[bool]:
-    """``candidate`` (a manifest table or alias) is a child of an index in its repository."""
-    parent = manifest.alias("parent")
-    return exists(
-        select(literal(1))
-        .select_from(manifest_child.join(parent, parent.c.id == manifest_child.c.parent_id))
-        .where(
-            parent.c.repository_id == candidate.c.repository_id,
-            manifest_child.c.child_digest == candidate.c.digest,
+def _not_child_of_index(repository_id: int) -> ColumnElement[bool]:
+    """The manifest is not a child of an index of ``repository_id`` (its own repository):
+    one index range, read once per query."""
+    return manifest.c.digest.not_in(
+        select(manifest_child.c.child_digest).where(
+            manifest_child.c.repository_id == repository_id
         )
     )
 
 
 def artifact_counts(conn: Connection, repository_ids: list[int]) -> dict[int, int]:
-    """Artifacts per repository, children of indexes not counted (Harbor's count)."""
+    """Artifacts per repository, children of indexes not counted (Harbor's count): all
+    manifests (an index count) less the distinct children present."""
     if not repository_ids:
         return {}
-    rows = conn.execute(
+    totals = dict(conn.execute(
         select(manifest.c.repository_id, func.count())
-        .where(manifest.c.repository_id.in_(repository_ids), ~_child_of_index(manifest))
+        .where(manifest.c.repository_id.in_(repository_ids))
         .group_by(manifest.c.repository_id)
-    )
-    return {repository_id: count for repository_id, count in rows}
-
-
-def _pulls_of(record: RepositoryRecord) -> list[ColumnElement[bool]]:
-    return [
-        audit_log.c.project_id == record.project_id,
-        audit_log.c.operation == "pull",
-        audit_log.c.resource_type == "artifact",
-    ]
-
-
-def pull_count(conn: Connection, record: RepositoryRecord) -> int:
-    """Pulls of the repository's artifacts, as the registry recorded them in the audit log."""
-    by_tag = audit_log.c.resource.startswith(record.name + ":", autoescape=True)
-    by_digest = audit_log.c.resource.startswith(record.name + "@", autoescape=True)
-    return conn.execute(
-        select(func.count()).where(*_pulls_of(record), or_(by_tag, by_digest))
-    ).scalar_one()
-
-
-def last_pulls(
-    conn: Connection, record: RepositoryRecord, resources: Iterable[str]
-) -> dict[str, datetime]:
-    """The last pull of each ``repo:tag`` / ``repo@digest`` resource that was pulled."""
-    wanted = sorted(set(resources))
-    if not wanted:
-        return {}
-    rows = conn.execute(
-        select(audit_log.c.resource, func.max(audit_log.c.op_time))
-        .where(*_pulls_of(record), audit_log.c.resource.in_(wanted))
-        .group_by(audit_log.c.resource)
-    )
-    return {resource: moment for resource, moment in rows}
+    ).all())
+    child = manifest.alias("child")
+    hidden = dict(conn.execute(
+        select(manifest_child.c.repository_id,
+               func.count(manifest_child.c.child_digest.distinct()))
+        .join(child, and_(child.c.repository_id == manifest_child.c.repository_id,
+                          child.c.digest == manifest_child.c.child_digest))
+        .where(manifest_child.c.repository_id.in_(repository_ids))
+        .group_by(manifest_child.c.repository_id)
+    ).all())
+    return {r: count - hidden.get(r, 0) for r, count in totals.items()}
 
 
 def set_description(conn: Connection, repository_id: int, description: str) -> None:
@@ -288,7 +276,8 @@ def delete_repository(conn: Connection, repository_id: int) -> list[str]:
     roots = list(
         conn.execute(
             select(manifest.c.digest)
-            .where(manifest.c.repository_id == repository_id, ~_child_of_index(manifest))
+            .where(manifest.c.repository_id == repository_id,
+                   _not_child_of_index(repository_id))
             .order_by(manifest.c.id)
         ).scalars()
     )
@@ -317,6 +306,7 @@ class ArtifactRecord:
     content: bytes
     annotations: dict[str, str] | None
     push_time: datetime
+    pull_time: datetime | None = None  # the last pull by digest or by one of its tags
 
 
 @dataclass(frozen=True)
@@ -326,6 +316,7 @@ class TagRecord:
     artifact_id: int
     name: str
     push_time: datetime
+    pull_time: datetime | None = None
 
 
 # What Harbor calls an artifact's media type, as SQL: the artifact type or config media
@@ -349,7 +340,7 @@ ARTIFACT_COLUMNS: dict[str, ColumnElement[Any]] = {
 _ARTIFACTS = select(
     manifest.c.id, manifest.c.repository_id, manifest.c.digest, manifest.c.media_type,
     manifest.c.artifact_type, manifest.c.size, manifest.c.content, manifest.c.annotations,
-    manifest.c.created_at,
+    manifest.c.created_at, manifest.c.pull_time,
 )
 
 
@@ -357,44 +348,51 @@ def _artifact(row: Any) -> ArtifactRecord:
     return ArtifactRecord(
         row.id, row.repository_id, row.digest, row.media_type, row.artifact_type, row.size,
         bytes(row.content), json.loads(row.annotations) if row.annotations else None,
-        row.created_at,
+        row.created_at, row.pull_time,
     )
 
 
-def _tag_condition(flt: Filter) -> ColumnElement[bool]:
+def _tag_condition(repository_id: int, flt: Filter) -> ColumnElement[bool]:
     """Harbor's ``tags`` query: ``*`` tagged, ``nil`` untagged, ``~v`` fuzzy, ``v`` exact,
-    ``{a b}`` any of."""
-    tagged = select(literal(1)).where(tag.c.manifest_id == manifest.c.id)
+    ``{a b}`` any of. The matching tags are found once, by the repository's tag index."""
+    tagged = select(tag.c.manifest_id).where(tag.c.repository_id == repository_id)
     if flt.kind == "exact" and flt.values[0] == "*":
-        return exists(tagged)
+        return manifest.c.id.in_(tagged)
     if flt.kind == "exact" and flt.values[0] == "nil":
-        return ~exists(tagged)
+        return manifest.c.id.not_in(tagged)
     if flt.kind == "fuzzy":
-        return exists(tagged.where(tag.c.name.icontains(flt.values[0], autoescape=True)))
+        return manifest.c.id.in_(
+            tagged.where(tag.c.name.icontains(flt.values[0], autoescape=True)))
     if flt.kind == "any":
-        return exists(tagged.where(tag.c.name.in_(flt.values)))
+        return manifest.c.id.in_(tagged.where(tag.c.name.in_(flt.values)))
     if flt.kind == "exact":
-        return exists(tagged.where(tag.c.name == flt.values[0]))
+        return manifest.c.id.in_(tagged.where(tag.c.name == flt.values[0]))
     return and_(true(), false())  # a range of tag names matches nothing, as in Harbor
 
 
 def list_artifacts(
     conn: Connection, repository_id: int, listing: Listing
 ) -> tuple[list[ArtifactRecord], int]:
-    """A page of the repository's artifacts, newest push first; ``tags`` filters apply."""
-    stmt = _ARTIFACTS.where(
-        manifest.c.repository_id == repository_id, ~_child_of_index(manifest)
+    """A page of the repository's artifacts, newest push first; ``tags`` filters apply.
+    The page is chosen on ids, then only its manifests are read."""
+    stmt = select(manifest.c.id).where(
+        manifest.c.repository_id == repository_id, _not_child_of_index(repository_id)
     )
     others = []
     for flt in listing.filters:
         if flt.key == "tags":
-            stmt = stmt.where(_tag_condition(flt))
+            stmt = stmt.where(_tag_condition(repository_id, flt))
         else:
             others.append(flt)
     plain = Listing(tuple(others), listing.sorts, listing.page, listing.page_size)
     rows, total = _listed(conn, stmt, ARTIFACT_COLUMNS, plain, manifest.c.id,
                           (Sort("push_time", descending=True),))
-    return [_artifact(row) for row in rows], total
+    ids = [row.id for row in rows]
+    if not ids:
+        return [], total
+    found = {row.id: _artifact(row)
+             for row in conn.execute(_ARTIFACTS.where(manifest.c.id.in_(ids)))}
+    return [found[i] for i in ids if i in found], total
 
 
 def artifact_by_digest(
@@ -472,7 +470,8 @@ def tags_of(conn: Connection, artifact_ids: list[int]) -> dict[int, list[TagReco
 
 
 def _tag(row: Any) -> TagRecord:
-    return TagRecord(row.id, row.repository_id, row.manifest_id, row.name, row.updated_at)
+    return TagRecord(row.id, row.repository_id, row.manifest_id, row.name, row.updated_at,
+                     row.pull_time)
 
 
 def parents_of(conn: Connection, repository_id: int, digest: str) -> list[str]:

@@ -340,24 +340,34 @@ def _listed(
     tiebreak: ColumnElement[Any],
     default: tuple[Sort, ...] = (),
 ) -> tuple[list[Any], int]:
-    """Apply a listing's filters, sorts and page to ``stmt``; rows of the page and the total."""
+    """Apply a listing's filters, sorts and page to ``stmt``; rows of the page and the total.
+
+    A page in the second half is read from the other end, in the reverse order, so the last
+    page costs what the first does (the tiebreak makes the order total, so reversing it is
+    exact); a page beyond the end costs only the count."""
     for flt in listing.filters:
         if flt.key not in columns:
             raise ListingError(f"unknown query key {flt.key!r} (known: {', '.join(columns)})")
         stmt = stmt.where(_condition(columns[flt.key], flt))
-    total = conn.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
     sorts = listing.sorts or default
-    order = []
+    keys: list[tuple[ColumnElement[Any], bool]] = []
     for sort in sorts:
         if sort.key not in columns:
             raise ListingError(f"unknown sort key {sort.key!r} (known: {', '.join(columns)})")
-        column = columns[sort.key]
-        order.append(column.desc() if sort.descending else column.asc())
+        keys.append((columns[sort.key], sort.descending))
     last_descending = bool(sorts) and sorts[-1].descending
-    order.append(tiebreak.desc() if last_descending else tiebreak.asc())  # stable pages
+    keys.append((tiebreak, last_descending))  # stable pages
+    total = conn.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
     offset = (listing.page - 1) * listing.page_size
-    rows = conn.execute(stmt.order_by(*order).offset(offset).limit(listing.page_size)).all()
-    return list(rows), total
+    if offset >= total:
+        return [], total
+    size = min(listing.page_size, total - offset)
+    reverse = offset > (total - size) // 2
+    if reverse:
+        offset = total - offset - size
+    order = [c.asc() if descending == reverse else c.desc() for c, descending in keys]
+    rows = list(conn.execute(stmt.order_by(*order).offset(offset).limit(size)).all())
+    return rows[::-1] if reverse else rows, total
 
 
 def _held_by(user_id: int | None, group_ids: frozenset[int]) -> ColumnElement[bool]:
