@@ -423,7 +423,7 @@ def endpoints(sizes: Sizes) -> list[tuple[str, str]]:
     """(label, path) of every list a portal page asks for."""
     api = "/api/v2.0"
     big = f"{api}/projects/library/repositories/big/artifacts"
-    listed = sizes.artifacts - sizes.indexes  # each index hides two images, adds itself
+    listed = sizes.artifacts - 2 * sizes.indexes  # an index hides two images
     last_artifacts = -(-listed // 15)
     last_repos = -(-sizes.repositories // 15)
     last_projects = -(-(sizes.projects + 2) // 15)
@@ -491,7 +491,9 @@ def main() -> int:
     args = parser.parse_args()
     sizes = Sizes(int(100_000 * args.scale), int(10_000 * args.scale),
                   int(1_000 * args.scale), int(1_000_000 * args.scale))
-    revision = migrate.head_revision() or "none"
+    schema = hashlib.sha256(b"".join(
+        p.read_bytes() for p in sorted((migrate.MIGRATIONS / "versions").glob("*.py"))))
+    revision = f"{migrate.head_revision() or 'none'}-{schema.hexdigest()[:8]}"
     table: dict[str, dict[str, tuple]] = {}
     cluster = None
     try:

@@ -22,6 +22,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     DateTime,
+    Integer,
     Select,
     and_,
     case,
@@ -48,6 +49,7 @@ from harbor_twisted.db.identity_store import (
     Visibility,
     _listed,
     _user_or_member_of,
+    name_prefix,
 )
 from harbor_twisted.db.models import (
     blob,
@@ -169,13 +171,11 @@ def _repository_record(row: Any) -> RepositoryRecord:
     )
 
 
-def _scoped(stmt: Select[Any], scope: RepositoryScope) -> Select[Any]:
+def _scoped(conn: Connection, stmt: Select[Any], scope: RepositoryScope) -> Select[Any]:
     if scope.project_id is not None:
         stmt = stmt.where(project.c.id == scope.project_id)
         if scope.project_name is not None:  # lets the database use the name index
-            stmt = stmt.where(
-                repository.c.name.startswith(scope.project_name + "/", autoescape=True)
-            )
+            stmt = stmt.where(name_prefix(conn, repository.c.name, scope.project_name + "/"))
         return stmt
     if scope.visibility is None:
         return stmt
@@ -197,8 +197,16 @@ def list_repositories(
 ) -> tuple[list[RepositoryRecord], int]:
     """A page of repositories (newest first unless sorted otherwise), with their counts."""
     narrow, columns = _repositories(conn, narrow=True)
+    if scope.project_id is not None and scope.project_name is not None:
+        # the name prefix is the project: no join, one range of the name index
+        narrow = select(repository.c.id).select_from(repository.outerjoin(
+            repository_info, repository_info.c.repository_id == repository.c.id
+        )).where(name_prefix(conn, repository.c.name, scope.project_name + "/"))
+        columns = {**columns, "project_id": literal(scope.project_id, Integer)}
+    else:
+        narrow = _scoped(conn, narrow, scope)
     rows, total = _listed(
-        conn, _scoped(narrow, scope), columns, listing, repository.c.id,
+        conn, narrow, columns, listing, repository.c.id,
         (Sort("creation_time", descending=True),),
     )
     ids = [row.id for row in rows]
@@ -223,10 +231,10 @@ def _with_counts(conn: Connection, records: list[RepositoryRecord]) -> list[Repo
     return [replace(r, artifact_count=counts.get(r.id, 0)) for r in records]
 
 
-def _not_child_of_index(repository_id: int) -> ColumnElement[bool]:
-    """The manifest is not a child of an index of ``repository_id`` (its own repository):
-    one index range, read once per query."""
-    return manifest.c.digest.not_in(
+def _child_of_index(repository_id: int) -> ColumnElement[bool]:
+    """The manifest is a child of an index of ``repository_id`` (its own repository): one
+    index range, read once per query."""
+    return manifest.c.digest.in_(
         select(manifest_child.c.child_digest).where(
             manifest_child.c.repository_id == repository_id
         )
@@ -238,21 +246,20 @@ def artifact_counts(conn: Connection, repository_ids: list[int]) -> dict[int, in
     manifests (an index count) less the distinct children present."""
     if not repository_ids:
         return {}
-    totals = dict(conn.execute(
+    counts = dict(conn.execute(
         select(manifest.c.repository_id, func.count())
         .where(manifest.c.repository_id.in_(repository_ids))
         .group_by(manifest.c.repository_id)
     ).all())
-    child = manifest.alias("child")
-    hidden = dict(conn.execute(
-        select(manifest_child.c.repository_id,
-               func.count(manifest_child.c.child_digest.distinct()))
-        .join(child, and_(child.c.repository_id == manifest_child.c.repository_id,
-                          child.c.digest == manifest_child.c.child_digest))
+    with_indexes = conn.execute(
+        select(manifest_child.c.repository_id.distinct())
         .where(manifest_child.c.repository_id.in_(repository_ids))
-        .group_by(manifest_child.c.repository_id)
-    ).all())
-    return {r: count - hidden.get(r, 0) for r, count in totals.items()}
+    ).scalars().all()
+    for repository_id in with_indexes:  # one range of an index each
+        counts[repository_id] -= conn.execute(select(func.count()).where(
+            manifest.c.repository_id == repository_id, _child_of_index(repository_id)
+        )).scalar_one()
+    return counts
 
 
 def set_description(conn: Connection, repository_id: int, description: str) -> None:
@@ -277,7 +284,7 @@ def delete_repository(conn: Connection, repository_id: int) -> list[str]:
         conn.execute(
             select(manifest.c.digest)
             .where(manifest.c.repository_id == repository_id,
-                   _not_child_of_index(repository_id))
+                   ~_child_of_index(repository_id))
             .order_by(manifest.c.id)
         ).scalars()
     )
@@ -352,6 +359,38 @@ def _artifact(row: Any) -> ArtifactRecord:
     )
 
 
+# Up to this many artifacts matched by tag name are named by id, so the database reads
+# just them instead of walking the repository's artifacts in page order.
+FEW_TAGGED = 1000
+
+
+def _tagged_ids(conn: Connection, repository_id: int, flt: Filter) -> list[int] | None:
+    """The artifacts whose tags match a name filter (exact, any of, fuzzy), found through
+    the repository's tag index; None for ``*``, ``nil`` and ranges, or when too many."""
+    if flt.kind == "exact" and flt.values[0] in ("*", "nil"):
+        return None
+    names = select(tag.c.id).where(tag.c.repository_id == repository_id)
+    if flt.kind == "fuzzy":
+        text = flt.values[0]
+        # tag names are ASCII, which SQLite's LIKE already matches regardless of case
+        match = (tag.c.name.contains(text, autoescape=True) if conn.dialect.name == "sqlite"
+                 else tag.c.name.icontains(text, autoescape=True))
+        names = names.where(match)
+    elif flt.kind == "any":
+        names = names.where(tag.c.name.in_(flt.values))
+    elif flt.kind == "exact":
+        names = names.where(tag.c.name == flt.values[0])
+    else:
+        return None
+    tag_ids = list(conn.execute(names.limit(FEW_TAGGED + 1)).scalars())
+    if len(tag_ids) > FEW_TAGGED:
+        return None
+    if not tag_ids:
+        return []
+    return sorted(set(conn.execute(
+        select(tag.c.manifest_id).where(tag.c.id.in_(tag_ids))).scalars()))
+
+
 def _tag_condition(repository_id: int, flt: Filter) -> ColumnElement[bool]:
     """Harbor's ``tags`` query: ``*`` tagged, ``nil`` untagged, ``~v`` fuzzy, ``v`` exact,
     ``{a b}`` any of. The matching tags are found once, by the repository's tag index."""
@@ -375,18 +414,25 @@ def list_artifacts(
 ) -> tuple[list[ArtifactRecord], int]:
     """A page of the repository's artifacts, newest push first; ``tags`` filters apply.
     The page is chosen on ids, then only its manifests are read."""
-    stmt = select(manifest.c.id).where(
-        manifest.c.repository_id == repository_id, _not_child_of_index(repository_id)
-    )
+    conditions: list[ColumnElement[bool]] = []
+    named: set[int] | None = None  # artifacts a tag name filter matched, when few
     others = []
     for flt in listing.filters:
-        if flt.key == "tags":
-            stmt = stmt.where(_tag_condition(repository_id, flt))
-        else:
+        if flt.key != "tags":
             others.append(flt)
+        elif (ids := _tagged_ids(conn, repository_id, flt)) is not None:
+            named = set(ids) if named is None else named & set(ids)
+        else:
+            conditions.append(_tag_condition(repository_id, flt))
+    if named is not None:  # ids from the repository's own tags: no repository condition
+        conditions.append(manifest.c.id.in_(sorted(named)) if named else false())
+    else:
+        conditions.append(manifest.c.repository_id == repository_id)
+    stmt = select(manifest.c.id).where(*conditions)
     plain = Listing(tuple(others), listing.sorts, listing.page, listing.page_size)
     rows, total = _listed(conn, stmt, ARTIFACT_COLUMNS, plain, manifest.c.id,
-                          (Sort("push_time", descending=True),))
+                          (Sort("push_time", descending=True),),
+                          hidden=_child_of_index(repository_id))
     ids = [row.id for row in rows]
     if not ids:
         return [], total

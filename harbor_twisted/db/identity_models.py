@@ -114,6 +114,7 @@ audit_log = Table(
     Index("ix_audit_log_op_time", "op_time"),
     Index("ix_audit_log_project_id_op_time", "project_id", "op_time"),
     Index("ix_audit_log_username", "username"),
+    Index("ix_audit_log_operation_op_time", "operation", "op_time"),  # the log by operation
 )
 
 system_setting = Table(

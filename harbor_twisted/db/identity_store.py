@@ -339,12 +339,15 @@ def _listed(
     listing: Listing,
     tiebreak: ColumnElement[Any],
     default: tuple[Sort, ...] = (),
+    hidden: ColumnElement[bool] | None = None,
 ) -> tuple[list[Any], int]:
     """Apply a listing's filters, sorts and page to ``stmt``; rows of the page and the total.
 
     A page in the second half is read from the other end, in the reverse order, so the last
     page costs what the first does (the tiebreak makes the order total, so reversing it is
-    exact); a page beyond the end costs only the count."""
+    exact); a page beyond the end costs only the count. Rows matching ``hidden`` (a few,
+    found by an index) are left out and counted as all rows less the hidden ones, which
+    spares testing every row."""
     for flt in listing.filters:
         if flt.key not in columns:
             raise ListingError(f"unknown query key {flt.key!r} (known: {', '.join(columns)})")
@@ -358,6 +361,11 @@ def _listed(
     last_descending = bool(sorts) and sorts[-1].descending
     keys.append((tiebreak, last_descending))  # stable pages
     total = conn.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+    if hidden is not None:
+        total -= conn.execute(
+            select(func.count()).select_from(stmt.where(hidden).subquery())
+        ).scalar_one()
+        stmt = stmt.where(~hidden)
     offset = (listing.page - 1) * listing.page_size
     if offset >= total:
         return [], total
@@ -561,6 +569,16 @@ def delete_project(conn: Connection, project_id: int) -> None:
     conn.execute(delete(project).where(project.c.id == project_id))
 
 
+def name_prefix(conn: Connection, column: ColumnElement[str], prefix: str) -> ColumnElement[bool]:
+    """``column`` starts with ``prefix``, as a range of the name index on SQLite (whose LIKE
+    ignores case and so cannot use it; its text order is byte order, which makes the range
+    exact), as LIKE elsewhere (whose collation need not be byte order)."""
+    if conn.dialect.name == "sqlite" and prefix:
+        following = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        return and_(column >= prefix, column < following)
+    return column.startswith(prefix, autoescape=True)
+
+
 def repository_counts(conn: Connection, names: list[str]) -> dict[str, int]:
     """Repositories per project name (a repository ``p/…`` belongs to project ``p``)."""
     counts = {}
@@ -568,7 +586,7 @@ def repository_counts(conn: Connection, names: list[str]) -> dict[str, int]:
         counts[name] = conn.execute(
             select(func.count())
             .select_from(repository)
-            .where(repository.c.name.startswith(name + "/", autoescape=True))
+            .where(name_prefix(conn, repository.c.name, name + "/"))
         ).scalar_one()
     return counts
 

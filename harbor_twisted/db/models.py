@@ -91,6 +91,7 @@ manifest = Table(
     Index("ix_manifest_repository_id_subject_digest", "repository_id", "subject_digest"),
     # the artifact list's default order (newest push first), page by page
     Index("ix_manifest_repository_id_created_at_id", "repository_id", "created_at", "id"),
+    Index("ix_manifest_repository_id_size_id", "repository_id", "size", "id"),  # by size
 )
 
 # Blobs a manifest references (config and layers): what garbage collection marks.

@@ -28,6 +28,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('pull_time', sa.DateTime(timezone=True), nullable=True))
         batch_op.create_index('ix_manifest_repository_id_created_at_id',
                               ['repository_id', 'created_at', 'id'], unique=False)
+        batch_op.create_index('ix_manifest_repository_id_size_id',
+                              ['repository_id', 'size', 'id'], unique=False)
     with op.batch_alter_table('tag', schema=None) as batch_op:
         batch_op.add_column(sa.Column('pull_time', sa.DateTime(timezone=True), nullable=True))
         batch_op.create_index('ix_tag_repository_id_updated_at',
@@ -42,6 +44,9 @@ def upgrade() -> None:
         batch_op.alter_column('repository_id', existing_type=sa.Integer(), nullable=False)
         batch_op.create_index('ix_manifest_child_repository_id_child_digest',
                               ['repository_id', 'child_digest'], unique=False)
+    with op.batch_alter_table('audit_log', schema=None) as batch_op:
+        batch_op.create_index('ix_audit_log_operation_op_time', ['operation', 'op_time'],
+                              unique=False)
     _carry_over_pulls(op.get_bind())
 
 
@@ -102,6 +107,8 @@ def _split(resource: str) -> tuple[str, str, str]:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('audit_log', schema=None) as batch_op:
+        batch_op.drop_index('ix_audit_log_operation_op_time')
     with op.batch_alter_table('manifest_child', schema=None) as batch_op:
         batch_op.drop_index('ix_manifest_child_repository_id_child_digest')
         batch_op.drop_column('repository_id')
@@ -109,6 +116,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_tag_repository_id_updated_at')
         batch_op.drop_column('pull_time')
     with op.batch_alter_table('manifest', schema=None) as batch_op:
+        batch_op.drop_index('ix_manifest_repository_id_size_id')
         batch_op.drop_index('ix_manifest_repository_id_created_at_id')
         batch_op.drop_column('pull_time')
     with op.batch_alter_table('repository', schema=None) as batch_op:
