@@ -28,6 +28,7 @@ from sqlalchemy import (
     update,
 )
 
+from harbor_twisted.db import audit_counts
 from harbor_twisted.db.clock import utcnow
 from harbor_twisted.db.identity_models import (
     audit_log,
@@ -236,6 +237,7 @@ def write_audit(conn: Connection, records: list[AuditRecord]) -> None:
             for record in records
         ],
     )
+    audit_counts.add(conn, [record.project_id for record in records])
 
 
 def count_users_besides(conn: Connection, username: str) -> int:
@@ -340,6 +342,7 @@ def _listed(
     tiebreak: ColumnElement[Any],
     default: tuple[Sort, ...] = (),
     hidden: ColumnElement[bool] | None = None,
+    total: int | None = None,
 ) -> tuple[list[Any], int]:
     """Apply a listing's filters, sorts and page to ``stmt``; rows of the page and the total.
 
@@ -347,7 +350,7 @@ def _listed(
     page costs what the first does (the tiebreak makes the order total, so reversing it is
     exact); a page beyond the end costs only the count. Rows matching ``hidden`` (a few,
     found by an index) are left out and counted as all rows less the hidden ones, which
-    spares testing every row."""
+    spares testing every row. A ``total`` known otherwise (kept counts) spares the count."""
     for flt in listing.filters:
         if flt.key not in columns:
             raise ListingError(f"unknown query key {flt.key!r} (known: {', '.join(columns)})")
@@ -360,7 +363,8 @@ def _listed(
         keys.append((columns[sort.key], sort.descending))
     last_descending = bool(sorts) and sorts[-1].descending
     keys.append((tiebreak, last_descending))  # stable pages
-    total = conn.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+    if total is None:
+        total = conn.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
     if hidden is not None:
         total -= conn.execute(
             select(func.count()).select_from(stmt.where(hidden).subquery())
@@ -564,6 +568,7 @@ def delete_project(conn: Connection, project_id: int) -> None:
     conn.execute(
         update(audit_log).where(audit_log.c.project_id == project_id).values(project_id=None)
     )
+    audit_counts.detach(conn, project_id)
     conn.execute(delete(project_metadata).where(project_metadata.c.project_id == project_id))
     conn.execute(delete(project_member).where(project_member.c.project_id == project_id))
     conn.execute(delete(project).where(project.c.id == project_id))
@@ -793,16 +798,20 @@ def list_audit(
     """Audit entries, newest first unless sorted otherwise; of one project, or of the
     projects ``visibility`` allows (None: every entry)."""
     stmt = select(audit_log)
+    kept: Any = None  # which kept count is the unfiltered total
     if project_id is not None:
         stmt = stmt.where(audit_log.c.project_id == project_id)
+        kept = project_id
     if visibility is not None:
-        stmt = stmt.where(
-            audit_log.c.project_id.in_(
-                _user_or_member_of(visibility.user_id, visibility.group_ids, visibility.roles)
-            )
-        )
+        member_of = _user_or_member_of(visibility.user_id, visibility.group_ids,
+                                       visibility.roles)
+        stmt = stmt.where(audit_log.c.project_id.in_(member_of))
+        kept = member_of if project_id is None else kept
+    known = None
+    if not listing.filters and not (project_id is not None and visibility is not None):
+        known = audit_counts.total(conn, kept)
     rows, total = _listed(conn, stmt, AUDIT_COLUMNS, listing, audit_log.c.id,
-                          (Sort("op_time", descending=True),))
+                          (Sort("op_time", descending=True),), total=known)
     return [
         AuditEntry(row.id, row.project_id, row.username, row.client_ip, row.operation,
                    row.resource_type, row.resource, row.op_time)

@@ -149,3 +149,27 @@ def test_pulls_update_counts_and_times_in_every_answer(registry, admin):
 
 def counted_to(admin, repo: str, count: int) -> bool:
     return ok(admin.get(repo))["pull_count"] == count
+
+
+EVERY_TIME = "op_time=[2000-01-01 00:00:00~2100-01-01 00:00:00]"  # a filter: counted rows
+
+
+def _total(admin, path: str, **params) -> int:
+    response = admin.get(path, params={**params, "page_size": 1})
+    assert response.status_code == 200, response.text
+    return int(response.headers["X-Total-Count"])
+
+
+def test_audit_totals_kept_per_project_match_a_count(registry, admin):
+    """Unfiltered totals come from counts kept with every audit write; a filter that
+    matches everything counts the rows instead: both agree, before and after a delete."""
+    project = create_project(admin)
+    push_image(registry.url, f"{project}/audited", tag="v1", seed="audited")
+    logs = f"/projects/{project}/logs"
+    assert _total(admin, logs) == _total(admin, logs, q=EVERY_TIME) >= 1
+    assert _total(admin, "/audit-logs") == _total(admin, "/audit-logs", q=EVERY_TIME)
+    ok(admin.delete(f"{repo_path(project, 'audited')}"))
+    ok(admin.delete(f"/projects/{project}"))
+    assert _total(admin, "/audit-logs") == _total(admin, "/audit-logs", q=EVERY_TIME)
+    beyond = admin.get("/audit-logs", params={"page": 10**6, "page_size": 100})
+    assert ok(beyond) == []

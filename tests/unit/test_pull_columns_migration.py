@@ -1,5 +1,6 @@
 """Migration 0009 carries pull statistics over from the audit log, as the listings counted
-them before, and records which repository each child of an index belongs to."""
+them before, counts the audit entries of each project, and records which repository each
+child of an index belongs to."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy import select, text
 
 from harbor_twisted.db import migrate
 from harbor_twisted.db.engine import make_engine
+from harbor_twisted.db.identity_models import audit_log_count
 from harbor_twisted.db.models import manifest, manifest_child, repository, tag
 from tests.conftest import BACKENDS
 
@@ -73,6 +75,7 @@ def test_pulls_are_carried_over_from_the_audit_log(url):
         manifests = dict(conn.execute(select(manifest.c.digest, manifest.c.pull_time)).all())
         tags = dict(conn.execute(select(tag.c.name, tag.c.pull_time)).all())
         children = conn.execute(select(manifest_child)).all()
+        audit_entries = dict(conn.execute(select(audit_log_count)).all())
     engine.dispose()
     assert counts == {"p/app": 3, "p/other": 1, "q/app": 0}
 
@@ -85,3 +88,4 @@ def test_pulls_are_carried_over_from_the_audit_log(url):
     assert manifests["sha256:i"] is None
     assert utc(tags["v1"]) == T0.replace(minute=5) and tags["v2"] is None
     assert [tuple(row) for row in children] == [(2, "sha256:a", 1)]
+    assert audit_entries == {0: 1, 1: 5, 2: 1}  # 0: entries of no project

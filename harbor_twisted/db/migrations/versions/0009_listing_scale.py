@@ -1,7 +1,9 @@
-"""pull counts and times as columns, children of indexes by repository, listing indexes
+"""pull counts and times as columns, children of indexes by repository, listing indexes,
+audit entries counted per project
 
 Pull statistics were counted from the audit log on every listing; they are now kept by the
-registry's batched pull recording. Existing pulls are carried over from the audit log once.
+registry's batched pull recording. Existing pulls are carried over from the audit log once,
+and so are the audit log's entries per project.
 
 Revision ID: 0009
 Revises: 0008
@@ -48,6 +50,15 @@ def upgrade() -> None:
         batch_op.create_index('ix_audit_log_operation_op_time', ['operation', 'op_time'],
                               unique=False)
     _carry_over_pulls(op.get_bind())
+    op.create_table('audit_log_count',
+    sa.Column('project_id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('entries', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('project_id', name=op.f('pk_audit_log_count'))
+    )
+    op.execute(
+        'INSERT INTO audit_log_count (project_id, entries) '
+        'SELECT COALESCE(project_id, 0), COUNT(*) FROM audit_log GROUP BY COALESCE(project_id, 0)'
+    )
 
 
 def _carry_over_pulls(conn: sa.Connection) -> None:
@@ -107,6 +118,7 @@ def _split(resource: str) -> tuple[str, str, str]:
 
 
 def downgrade() -> None:
+    op.drop_table('audit_log_count')
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_log_operation_op_time')
     with op.batch_alter_table('manifest_child', schema=None) as batch_op:
