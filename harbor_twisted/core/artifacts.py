@@ -84,7 +84,8 @@ def find(
 ) -> Target:
     """The artifact ``reference`` (a digest or a tag) of ``project/repository``."""
     project_name, repository_name, reference = path
-    located = locate(conn, principal, project_name, repository_name, resource, action)
+    located = locate(conn, principal, project_name, repository_name, resource, action,
+                     counted=False)
     repository = located.repository
     record = None
     if ":" in reference:
@@ -160,7 +161,8 @@ class ArtifactService:
         with_tags: bool = True,
     ) -> tuple[list[ArtifactView], int]:
         def run(conn: Connection) -> tuple[list[ArtifactView], int]:
-            located = locate(conn, principal, project, repository, "artifact", "list")
+            located = locate(conn, principal, project, repository, "artifact", "list",
+                             counted=False)
             records, total = listed(artifact_store.list_artifacts, conn,
                                     located.repository.id, listing)
             return views(conn, located, records, with_tags), total

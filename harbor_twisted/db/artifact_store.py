@@ -218,12 +218,16 @@ def list_repositories(
     return _with_counts(conn, [found[i] for i in ids if i in found]), total
 
 
-def get_repository(conn: Connection, name: str) -> RepositoryRecord | None:
+def get_repository(
+    conn: Connection, name: str, counted: bool = True
+) -> RepositoryRecord | None:
+    """The repository; its artifact count only when ``counted``."""
     stmt, _ = _repositories(conn)
     row = conn.execute(stmt.where(repository.c.name == name)).first()
     if row is None:
         return None
-    return _with_counts(conn, [_repository_record(row)])[0]
+    record = _repository_record(row)
+    return _with_counts(conn, [record])[0] if counted else record
 
 
 def _with_counts(conn: Connection, records: list[RepositoryRecord]) -> list[RepositoryRecord]:

@@ -50,6 +50,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_audit_log_operation_op_time', ['operation', 'op_time'],
                               unique=False)
     _carry_over_pulls(op.get_bind())
+    _trigram_indexes(op.get_bind())
     op.create_table('audit_log_count',
     sa.Column('project_id', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('entries', sa.BigInteger(), nullable=False),
@@ -108,6 +109,25 @@ def _carry_over_pulls(conn: sa.Connection) -> None:
             .values(pull_time=sa.bindparam('t')), by_tag)
 
 
+def _trigram_indexes(conn: sa.Connection) -> None:
+    """On PostgreSQL, trigram indexes for Harbor's fuzzy (contains) filters on tag names and
+    audit resources, where pg_trgm can be had (a trusted extension since PostgreSQL 13: the
+    database owner may create it). Without them those filters still work, by scanning."""
+    if conn.dialect.name != 'postgresql':
+        return
+    try:
+        with conn.begin_nested():
+            conn.exec_driver_sql('CREATE EXTENSION IF NOT EXISTS pg_trgm')
+    except sa.exc.DBAPIError:
+        return
+    for table, column in TRIGRAM_INDEXED:
+        op.create_index(f'ix_{table}_{column}_trgm', table, [column], unique=False,
+                        postgresql_using='gin', postgresql_ops={column: 'gin_trgm_ops'})
+
+
+TRIGRAM_INDEXED = (('tag', 'name'), ('audit_log', 'resource'))
+
+
 def _split(resource: str) -> tuple[str, str, str]:
     """``repo@digest`` or ``repo:tag`` (repository names hold neither ``@`` nor ``:``)."""
     for mark in ('@', ':'):
@@ -118,6 +138,9 @@ def _split(resource: str) -> tuple[str, str, str]:
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == 'postgresql':
+        for table, column in TRIGRAM_INDEXED:
+            op.execute(f'DROP INDEX IF EXISTS ix_{table}_{column}_trgm')
     op.drop_table('audit_log_count')
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_log_operation_op_time')
