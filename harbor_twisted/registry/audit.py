@@ -48,10 +48,12 @@ def write_pulls(conn: Connection, pulls: list[Pull]) -> None:
     """One transaction per batch: the audit rows, and the outbox rows someone listens to
     (so pulls cost the outbox nothing where no webhook wants them). The outbox rows are
     built here, in the database thread, to keep the reactor's share of a pull tiny."""
-    audit_store.write_registry_events(conn, [pull[0] for pull in pulls])
+    # pull statistics first: the audit write locks the projects' kept counts, which a
+    # push takes last (after its tag), so taking them last here too cannot deadlock
     pull_store.record_pulls(conn, [
         pull_store.Pulled(audit.repository, digest, tag, datetime.fromtimestamp(when, UTC))
         for audit, digest, tag, when in pulls])
+    audit_store.write_registry_events(conn, [pull[0] for pull in pulls])
     projects = {pull[0].project_name for pull in pulls}
     wanted = webhook_store.projects_wanting(conn, event_store.PULL_ARTIFACT, projects)
     if wanted:
