@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.rest.artifact_helpers import eventually, ok, pull, push_index, repo_path
-from tests.rest.conftest import create_project
+from tests.rest.conftest import add_member, create_project
 from tests.support.oci import push_image
 
 NEVER = "0001-01-01T00:00:00.000Z"
@@ -160,14 +160,19 @@ def _total(admin, path: str, **params) -> int:
     return int(response.headers["X-Total-Count"])
 
 
-def test_audit_totals_kept_per_project_match_a_count(registry, admin):
+def test_audit_totals_kept_per_project_match_a_count(registry, admin, new_user):
     """Unfiltered totals come from counts kept with every audit write; a filter that
-    matches everything counts the rows instead: both agree, before and after a delete."""
+    matches everything counts the rows instead: both agree, for the admin, for a member
+    (the projects they may see) and before and after a delete."""
     project = create_project(admin)
     push_image(registry.url, f"{project}/audited", tag="v1", seed="audited")
     logs = f"/projects/{project}/logs"
     assert _total(admin, logs) == _total(admin, logs, q=EVERY_TIME) >= 1
     assert _total(admin, "/audit-logs") == _total(admin, "/audit-logs", q=EVERY_TIME)
+    member = new_user()
+    add_member(admin, project, member, 1)  # project admin: may read the project's log
+    mine = _total(member.client, "/audit-logs")
+    assert mine == _total(member.client, "/audit-logs", q=EVERY_TIME) >= 2  # push, member
     ok(admin.delete(f"{repo_path(project, 'audited')}"))
     ok(admin.delete(f"/projects/{project}"))
     assert _total(admin, "/audit-logs") == _total(admin, "/audit-logs", q=EVERY_TIME)
