@@ -28,7 +28,6 @@ from harbor_twisted.db import (
     audit_store,
     quota_store,
     registry_store,
-    repository_store,
 )
 from harbor_twisted.db.artifact_store import ArtifactRecord, TagRecord
 from harbor_twisted.db.engine import Database
@@ -91,7 +90,8 @@ def find(
 ) -> Target:
     """The artifact ``reference`` (a digest or a tag) of ``project/repository``."""
     project_name, repository_name, reference = path
-    located = locate(conn, principal, project_name, repository_name, resource, action)
+    located = locate(conn, principal, project_name, repository_name, resource, action,
+                     counted=False)
     repository = located.repository
     record = None
     if ":" in reference:
@@ -119,7 +119,7 @@ def views(
     conn: Connection, located: Located, records: list[ArtifactRecord], with_tags: bool
 ) -> list[ArtifactView]:
     """Artifacts as Harbor shows them: sizes with their blobs and children, tags, an
-    index's references and the last pull (from the audit log)."""
+    index's references and the last pull (by digest or by one of its tags)."""
     repository = located.repository
     ids = [r.id for r in records]
     blob_bytes = artifact_store.blob_sizes(conn, ids)
@@ -129,9 +129,6 @@ def views(
                                                                      index_ids)
     }
     tags = artifact_store.tags_of(conn, ids)
-    resources = [_resource(repository.name, r.digest) for r in records]
-    resources += [f"{repository.name}:{t.name}" for found in tags.values() for t in found]
-    pulls = repository_store.last_pulls(conn, repository, resources)
     result = []
     for record in records:
         media = artifact_info.media_type(record.manifest_media_type, record.content)
@@ -142,11 +139,10 @@ def views(
                 known = kids.get((record.id, child.digest))
                 references.append(ReferenceView(record.id, known.id if known else None, child))
                 children_bytes += known.size if known else 0
-        tag_views = [TagView(t, pulls.get(f"{repository.name}:{t.name}"))
-                     for t in tags[record.id]]
+        tag_views = [TagView(t, t.pull_time) for t in tags[record.id]]
         moments = [v.pull_time for v in tag_views if v.pull_time is not None]
-        if (pulled := pulls.get(_resource(repository.name, record.digest))) is not None:
-            moments.append(pulled)
+        if record.pull_time is not None:
+            moments.append(record.pull_time)
         result.append(ArtifactView(
             record=record,
             project_id=located.access.project.id,
@@ -171,7 +167,8 @@ class ArtifactService:
         with_tags: bool = True,
     ) -> tuple[list[ArtifactView], int]:
         def run(conn: Connection) -> tuple[list[ArtifactView], int]:
-            located = locate(conn, principal, project, repository, "artifact", "list")
+            located = locate(conn, principal, project, repository, "artifact", "list",
+                             counted=False)
             records, total = listed(artifact_store.list_artifacts, conn,
                                     located.repository.id, listing)
             return views(conn, located, records, with_tags), total
@@ -246,10 +243,7 @@ class ArtifactService:
             target = find(conn, principal, path, "tag", "list")
             records, total = listed(artifact_store.list_tags, conn, target.artifact.id,
                                     listing)
-            name = target.repository_name
-            pulls = repository_store.last_pulls(conn, target.located.repository,
-                                              [f"{name}:{t.name}" for t in records])
-            return [TagView(t, pulls.get(f"{name}:{t.name}")) for t in records], total
+            return [TagView(t, t.pull_time) for t in records], total
 
         return await self.db.run(run)
 

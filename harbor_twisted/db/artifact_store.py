@@ -1,9 +1,14 @@
 """SQL for the REST API's view of the registry: repositories with their project, artifacts
-(manifests) with their tags and children, pull statistics read from the audit log, and
-deletes that remove database rows only — blob files wait for garbage collection.
+(manifests) with their tags and children, pull statistics (columns the registry's batched
+pull recording keeps, see pull_store), and deletes that remove database rows only — blob
+files wait for garbage collection.
 
 A repository belongs to the project named by its first path component; artifacts that are
 children of an index in the same repository are hidden from lists, as Harbor does.
+
+Listings stay fast at 100,000 artifacts: a page is chosen on narrow rows (ids and sort
+keys, through indexes) and only its rows are read in full; the children of indexes are one
+index range of ``manifest_child`` per repository, not a subquery per row.
 """
 
 from __future__ import annotations
@@ -19,7 +24,6 @@ from sqlalchemy import (
     and_,
     case,
     delete,
-    exists,
     false,
     func,
     insert,
@@ -52,15 +56,12 @@ class TagExists(Exception):
 # -- repositories -------------------------------------------------------------------------
 
 
-def child_of_index(candidate: Any) -> ColumnElement[bool]:
-    """``candidate`` (a manifest table or alias) is a child of an index in its repository."""
-    parent = manifest.alias("parent")
-    return exists(
-        select(literal(1))
-        .select_from(manifest_child.join(parent, parent.c.id == manifest_child.c.parent_id))
-        .where(
-            parent.c.repository_id == candidate.c.repository_id,
-            manifest_child.c.child_digest == candidate.c.digest,
+def child_of_index(repository_id: int) -> ColumnElement[bool]:
+    """The manifest is a child of an index of ``repository_id`` (its own repository): one
+    index range, read once per query."""
+    return manifest.c.digest.in_(
+        select(manifest_child.c.child_digest).where(
+            manifest_child.c.repository_id == repository_id
         )
     )
 
@@ -79,6 +80,7 @@ class ArtifactRecord:
     content: bytes
     annotations: dict[str, str] | None
     push_time: datetime
+    pull_time: datetime | None = None  # the last pull by digest or by one of its tags
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,7 @@ class TagRecord:
     artifact_id: int
     name: str
     push_time: datetime
+    pull_time: datetime | None = None
 
 
 # What Harbor calls an artifact's media type, as SQL: the artifact type or config media
@@ -111,7 +114,7 @@ ARTIFACT_COLUMNS: dict[str, ColumnElement[Any]] = {
 _ARTIFACTS = select(
     manifest.c.id, manifest.c.repository_id, manifest.c.digest, manifest.c.media_type,
     manifest.c.artifact_type, manifest.c.size, manifest.c.content, manifest.c.annotations,
-    manifest.c.created_at,
+    manifest.c.created_at, manifest.c.pull_time,
 )
 
 
@@ -119,44 +122,90 @@ def _artifact(row: Any) -> ArtifactRecord:
     return ArtifactRecord(
         row.id, row.repository_id, row.digest, row.media_type, row.artifact_type, row.size,
         bytes(row.content), json.loads(row.annotations) if row.annotations else None,
-        row.created_at,
+        row.created_at, row.pull_time,
     )
 
 
-def _tag_condition(flt: Filter) -> ColumnElement[bool]:
-    """Harbor's ``tags`` query: ``*`` tagged, ``nil`` untagged, ``~v`` fuzzy, ``v`` exact,
-    ``{a b}`` any of."""
-    tagged = select(literal(1)).where(tag.c.manifest_id == manifest.c.id)
-    if flt.kind == "exact" and flt.values[0] == "*":
-        return exists(tagged)
-    if flt.kind == "exact" and flt.values[0] == "nil":
-        return ~exists(tagged)
+# Up to this many artifacts matched by tag name are named by id, so the database reads
+# just them instead of walking the repository's artifacts in page order.
+FEW_TAGGED = 1000
+
+
+def _tagged_ids(conn: Connection, repository_id: int, flt: Filter) -> list[int] | None:
+    """The artifacts whose tags match a name filter (exact, any of, fuzzy), found through
+    the repository's tag index; None for ``*``, ``nil`` and ranges, or when too many."""
+    if flt.kind == "exact" and flt.values[0] in ("*", "nil"):
+        return None
+    names = select(tag.c.id).where(tag.c.repository_id == repository_id)
     if flt.kind == "fuzzy":
-        return exists(tagged.where(tag.c.name.icontains(flt.values[0], autoescape=True)))
+        text = flt.values[0]
+        # tag names are ASCII, which SQLite's LIKE already matches regardless of case
+        match = (tag.c.name.contains(text, autoescape=True) if conn.dialect.name == "sqlite"
+                 else tag.c.name.icontains(text, autoescape=True))
+        names = names.where(match)
+    elif flt.kind == "any":
+        names = names.where(tag.c.name.in_(flt.values))
+    elif flt.kind == "exact":
+        names = names.where(tag.c.name == flt.values[0])
+    else:
+        return None
+    tag_ids: list[int] = list(conn.execute(names.limit(FEW_TAGGED + 1)).scalars())
+    if len(tag_ids) > FEW_TAGGED:
+        return None
+    if not tag_ids:
+        return []
+    return sorted(set(conn.execute(
+        select(tag.c.manifest_id).where(tag.c.id.in_(tag_ids))).scalars()))
+
+
+def _tag_condition(repository_id: int, flt: Filter) -> ColumnElement[bool]:
+    """Harbor's ``tags`` query: ``*`` tagged, ``nil`` untagged, ``~v`` fuzzy, ``v`` exact,
+    ``{a b}`` any of. The matching tags are found once, by the repository's tag index."""
+    tagged = select(tag.c.manifest_id).where(tag.c.repository_id == repository_id)
+    if flt.kind == "exact" and flt.values[0] == "*":
+        return manifest.c.id.in_(tagged)
+    if flt.kind == "exact" and flt.values[0] == "nil":
+        return manifest.c.id.not_in(tagged)
+    if flt.kind == "fuzzy":
+        return manifest.c.id.in_(
+            tagged.where(tag.c.name.icontains(flt.values[0], autoescape=True)))
     if flt.kind == "any":
-        return exists(tagged.where(tag.c.name.in_(flt.values)))
+        return manifest.c.id.in_(tagged.where(tag.c.name.in_(flt.values)))
     if flt.kind == "exact":
-        return exists(tagged.where(tag.c.name == flt.values[0]))
+        return manifest.c.id.in_(tagged.where(tag.c.name == flt.values[0]))
     return and_(true(), false())  # a range of tag names matches nothing, as in Harbor
 
 
 def list_artifacts(
     conn: Connection, repository_id: int, listing: Listing
 ) -> tuple[list[ArtifactRecord], int]:
-    """A page of the repository's artifacts, newest push first; ``tags`` filters apply."""
-    stmt = _ARTIFACTS.where(
-        manifest.c.repository_id == repository_id, ~child_of_index(manifest)
-    )
+    """A page of the repository's artifacts, newest push first; ``tags`` filters apply.
+    The page is chosen on ids, then only its manifests are read."""
+    conditions: list[ColumnElement[bool]] = []
+    named: set[int] | None = None  # artifacts a tag name filter matched, when few
     others = []
     for flt in listing.filters:
-        if flt.key == "tags":
-            stmt = stmt.where(_tag_condition(flt))
-        else:
+        if flt.key != "tags":
             others.append(flt)
+        elif (ids := _tagged_ids(conn, repository_id, flt)) is not None:
+            named = set(ids) if named is None else named & set(ids)
+        else:
+            conditions.append(_tag_condition(repository_id, flt))
+    if named is not None:  # ids from the repository's own tags: no repository condition
+        conditions.append(manifest.c.id.in_(sorted(named)) if named else false())
+    else:
+        conditions.append(manifest.c.repository_id == repository_id)
+    stmt = select(manifest.c.id).where(*conditions)
     plain = Listing(tuple(others), listing.sorts, listing.page, listing.page_size)
     rows, total = listed(conn, stmt, ARTIFACT_COLUMNS, plain, manifest.c.id,
-                          (Sort("push_time", descending=True),))
-    return [_artifact(row) for row in rows], total
+                          (Sort("push_time", descending=True),),
+                          hidden=child_of_index(repository_id))
+    ids = [row.id for row in rows]
+    if not ids:
+        return [], total
+    found = {row.id: _artifact(row)
+             for row in conn.execute(_ARTIFACTS.where(manifest.c.id.in_(ids)))}
+    return [found[i] for i in ids if i in found], total
 
 
 def artifact_by_digest(
@@ -234,7 +283,8 @@ def tags_of(conn: Connection, artifact_ids: list[int]) -> dict[int, list[TagReco
 
 
 def _tag(row: Any) -> TagRecord:
-    return TagRecord(row.id, row.repository_id, row.manifest_id, row.name, row.updated_at)
+    return TagRecord(row.id, row.repository_id, row.manifest_id, row.name, row.updated_at,
+                     row.pull_time)
 
 
 def parents_of(conn: Connection, repository_id: int, digest: str) -> list[str]:

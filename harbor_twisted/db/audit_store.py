@@ -16,6 +16,7 @@ from sqlalchemy import (
 )
 
 from harbor_twisted.common.clock import utcnow
+from harbor_twisted.db import audit_counts
 from harbor_twisted.db.identity_models import (
     audit_log,
     project,
@@ -93,6 +94,7 @@ def write_audit(conn: Connection, records: list[AuditRecord]) -> None:
             for record in records
         ],
     )
+    audit_counts.add(conn, [record.project_id for record in records])
 
 
 @dataclass(frozen=True)
@@ -129,16 +131,20 @@ def list_audit(
     """Audit entries, newest first unless sorted otherwise; of one project, or of the
     projects ``visibility`` allows (None: every entry)."""
     stmt = select(audit_log)
+    kept: Any = None  # which kept count is the unfiltered total
     if project_id is not None:
         stmt = stmt.where(audit_log.c.project_id == project_id)
+        kept = project_id
     if visibility is not None:
-        stmt = stmt.where(
-            audit_log.c.project_id.in_(
-                user_or_member_of(visibility.user_id, visibility.group_ids, visibility.roles)
-            )
-        )
+        member_of = user_or_member_of(visibility.user_id, visibility.group_ids,
+                                      visibility.roles)
+        stmt = stmt.where(audit_log.c.project_id.in_(member_of))
+        kept = member_of if project_id is None else kept
+    known = None
+    if not listing.filters and not (project_id is not None and visibility is not None):
+        known = audit_counts.total(conn, kept)
     rows, total = listed(conn, stmt, AUDIT_COLUMNS, listing, audit_log.c.id,
-                          (Sort("op_time", descending=True),))
+                         (Sort("op_time", descending=True),), total=known)
     return [
         AuditEntry(row.id, row.project_id, row.username, row.client_ip, row.operation,
                    row.resource_type, row.resource, row.op_time)

@@ -26,6 +26,9 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # read pages through a shared memory map rather than a read() each: listings walk
+    # index ranges of 100,000 entries (pages past the map are read as before)
+    cursor.execute("PRAGMA mmap_size=1073741824")
     cursor.close()
 
 

@@ -7,6 +7,7 @@ Column names follow Harbor's API where they surface there (``sysadmin_flag``, ``
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -114,6 +115,16 @@ audit_log = Table(
     Index("ix_audit_log_op_time", "op_time"),
     Index("ix_audit_log_project_id_op_time", "project_id", "op_time"),
     Index("ix_audit_log_username", "username"),
+    Index("ix_audit_log_operation_op_time", "operation", "op_time"),  # the log by operation
+)
+
+# Entries of the audit log per project (0: none), kept by every write of the log, so the
+# log's unfiltered totals need not count a million rows (db/audit_counts.py).
+audit_log_count = Table(
+    "audit_log_count",
+    metadata,
+    Column("project_id", Integer, primary_key=True, autoincrement=False),
+    Column("entries", BigInteger, nullable=False),
 )
 
 system_setting = Table(

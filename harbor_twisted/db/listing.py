@@ -118,25 +118,45 @@ def listed(
     listing: Listing,
     tiebreak: ColumnElement[Any],
     default: tuple[Sort, ...] = (),
+    hidden: ColumnElement[bool] | None = None,
+    total: int | None = None,
 ) -> tuple[list[Any], int]:
-    """Apply a listing's filters, sorts and page to ``stmt``; rows of the page and the total."""
+    """Apply a listing's filters, sorts and page to ``stmt``; rows of the page and the total.
+
+    A page in the second half is read from the other end, in the reverse order, so the last
+    page costs what the first does (the tiebreak makes the order total, so reversing it is
+    exact); a page beyond the end costs only the count. Rows matching ``hidden`` (a few,
+    found by an index) are left out and counted as all rows less the hidden ones, which
+    spares testing every row. A ``total`` known otherwise (kept counts) spares the count."""
     for flt in listing.filters:
         if flt.key not in columns:
             raise ListingError(f"unknown query key {flt.key!r} (known: {', '.join(columns)})")
         stmt = stmt.where(_condition(columns[flt.key], flt))
-    total = conn.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
     sorts = listing.sorts or default
-    order = []
+    keys: list[tuple[ColumnElement[Any], bool]] = []
     for sort in sorts:
         if sort.key not in columns:
             raise ListingError(f"unknown sort key {sort.key!r} (known: {', '.join(columns)})")
-        column = columns[sort.key]
-        order.append(column.desc() if sort.descending else column.asc())
+        keys.append((columns[sort.key], sort.descending))
     last_descending = bool(sorts) and sorts[-1].descending
-    order.append(tiebreak.desc() if last_descending else tiebreak.asc())  # stable pages
+    keys.append((tiebreak, last_descending))  # stable pages
+    if total is None:
+        total = conn.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+    if hidden is not None:
+        total -= conn.execute(
+            select(func.count()).select_from(stmt.where(hidden).subquery())
+        ).scalar_one()
+        stmt = stmt.where(~hidden)
     offset = (listing.page - 1) * listing.page_size
-    rows = conn.execute(stmt.order_by(*order).offset(offset).limit(listing.page_size)).all()
-    return list(rows), total
+    if offset >= total:
+        return [], total
+    size = min(listing.page_size, total - offset)
+    reverse = offset > (total - size) // 2
+    if reverse:
+        offset = total - offset - size
+    order = [c.asc() if descending == reverse else c.desc() for c, descending in keys]
+    rows = list(conn.execute(stmt.order_by(*order).offset(offset).limit(size)).all())
+    return rows[::-1] if reverse else rows, total
 
 
 def held_by(user_id: int | None, group_ids: frozenset[int]) -> ColumnElement[bool]:
@@ -161,3 +181,13 @@ def user_or_member_of(
     return select(project_member.c.project_id).where(
         held_by(user_id, group_ids), project_member.c.role_id.in_(sorted(roles))
     )
+
+
+def name_prefix(conn: Connection, column: ColumnElement[str], prefix: str) -> ColumnElement[bool]:
+    """``column`` starts with ``prefix``, as a range of the name index on SQLite (whose LIKE
+    ignores case and so cannot use it; its text order is byte order, which makes the range
+    exact), as LIKE elsewhere (whose collation need not be byte order)."""
+    if conn.dialect.name == "sqlite" and prefix:
+        following = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        return and_(column >= prefix, column < following)
+    return column.startswith(prefix, autoescape=True)

@@ -41,6 +41,8 @@ repository = Table(
     Column("id", Integer, primary_key=True),
     Column("name", NAME, nullable=False, unique=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # pulls of its artifacts, kept by the registry's batched pull recording (registry/audit.py)
+    Column("pull_count", Integer, nullable=False, server_default="0"),
 )
 
 blob = Table(
@@ -84,8 +86,12 @@ manifest = Table(
     Column("subject_digest", DIGEST, nullable=True),
     Column("annotations", Text, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("pull_time", DateTime(timezone=True), nullable=True),  # the last pull by digest or tag
     UniqueConstraint("repository_id", "digest"),
     Index("ix_manifest_repository_id_subject_digest", "repository_id", "subject_digest"),
+    # the artifact list's default order (newest push first), page by page
+    Index("ix_manifest_repository_id_created_at_id", "repository_id", "created_at", "id"),
+    Index("ix_manifest_repository_id_size_id", "repository_id", "size", "id"),  # by size
 )
 
 # Blobs a manifest references (config and layers): what garbage collection marks.
@@ -102,7 +108,8 @@ manifest_blob = Table(
     Index("ix_manifest_blob_blob_id", "blob_id"),
 )
 
-# Child manifests of an image index or manifest list, by digest in the same repository.
+# Child manifests of an image index or manifest list, by digest in the same repository
+# (the parent's, repeated so "which artifacts of R are children" is one index range).
 manifest_child = Table(
     "manifest_child",
     metadata,
@@ -113,6 +120,8 @@ manifest_child = Table(
         primary_key=True,
     ),
     Column("child_digest", DIGEST, primary_key=True),
+    Column("repository_id", Integer, nullable=False),
+    Index("ix_manifest_child_repository_id_child_digest", "repository_id", "child_digest"),
 )
 
 tag = Table(
@@ -133,8 +142,10 @@ tag = Table(
         nullable=False,
     ),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("pull_time", DateTime(timezone=True), nullable=True),  # the last pull by this tag
     UniqueConstraint("repository_id", "name"),
     Index("ix_tag_manifest_id", "manifest_id"),
+    Index("ix_tag_repository_id_updated_at", "repository_id", "updated_at"),
 )
 
 upload = Table(

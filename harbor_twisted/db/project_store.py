@@ -20,6 +20,7 @@ from sqlalchemy import (
 )
 
 from harbor_twisted.common.clock import utcnow
+from harbor_twisted.db import audit_counts
 from harbor_twisted.db.identity_models import (
     audit_log,
     project,
@@ -27,7 +28,15 @@ from harbor_twisted.db.identity_models import (
     project_metadata,
     user,
 )
-from harbor_twisted.db.listing import Listing, Sort, held_by, listed, user_or_member_of, valid_id
+from harbor_twisted.db.listing import (
+    Listing,
+    Sort,
+    held_by,
+    listed,
+    name_prefix,
+    user_or_member_of,
+    valid_id,
+)
 from harbor_twisted.db.models import repository
 from harbor_twisted.db.results import inserted_id
 
@@ -148,19 +157,28 @@ def delete_project(conn: Connection, project_id: int) -> None:
     conn.execute(
         update(audit_log).where(audit_log.c.project_id == project_id).values(project_id=None)
     )
+    audit_counts.detach(conn, project_id)
     conn.execute(delete(project_metadata).where(project_metadata.c.project_id == project_id))
     conn.execute(delete(project_member).where(project_member.c.project_id == project_id))
     conn.execute(delete(project).where(project.c.id == project_id))
 
 
 def repository_counts(conn: Connection, names: list[str]) -> dict[str, int]:
-    """Repositories per project name (a repository ``p/…`` belongs to project ``p``)."""
+    """Repositories per project name (a repository ``p/…`` belongs to project ``p``): on
+    SQLite a range of the name index each, elsewhere one grouped pass over the names."""
+    if conn.dialect.name == "postgresql" and names:
+        part = func.split_part(repository.c.name, "/", 1)
+        grouped: dict[str, int] = dict(conn.execute(
+            select(part, func.count()).where(repository.c.name.contains("/"),
+                                             part.in_(names)).group_by(part)
+        ).all())
+        return {name: grouped.get(name, 0) for name in names}
     counts = {}
     for name in names:
         counts[name] = conn.execute(
             select(func.count())
             .select_from(repository)
-            .where(repository.c.name.startswith(name + "/", autoescape=True))
+            .where(name_prefix(conn, repository.c.name, name + "/"))
         ).scalar_one()
     return counts
 

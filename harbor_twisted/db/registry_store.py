@@ -319,7 +319,8 @@ def put_manifest(
             )
         for child in set(record.child_digests):
             _insert_ignoring_conflict(
-                conn, manifest_child, {"parent_id": manifest_id, "child_digest": child}
+                conn, manifest_child,
+                {"parent_id": manifest_id, "child_digest": child, "repository_id": repository_id},
             )
         if record.child_digests and conn.dialect.name == "sqlite":
             # SQLite read the children before this transaction took the write lock: check

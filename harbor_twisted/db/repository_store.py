@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -11,6 +10,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     DateTime,
+    Integer,
     Select,
     case,
     delete,
@@ -27,8 +27,8 @@ from sqlalchemy import (
 from harbor_twisted.common.clock import utcnow
 from harbor_twisted.db.artifact_models import repository_info
 from harbor_twisted.db.artifact_store import child_of_index
-from harbor_twisted.db.identity_models import audit_log, project
-from harbor_twisted.db.listing import Listing, Sort, listed, user_or_member_of
+from harbor_twisted.db.identity_models import project
+from harbor_twisted.db.listing import Listing, Sort, listed, name_prefix, user_or_member_of
 from harbor_twisted.db.models import (
     manifest,
     manifest_blob,
@@ -98,18 +98,24 @@ def _update_time(conn: Connection) -> ColumnElement[Any]:
     )
 
 
-def _repositories(conn: Connection) -> tuple[Select[Any], dict[str, ColumnElement[Any]]]:
+def _repositories(
+    conn: Connection, *, narrow: bool = False
+) -> tuple[Select[Any], dict[str, ColumnElement[Any]]]:
+    """The repositories with their project; ``narrow`` selects the id only (to pick a page:
+    the update time, two subqueries a row, is then computed only where filtered or sorted)."""
     update_time = _update_time(conn)
-    stmt = select(
+    shown = (repository.c.id,) if narrow else (
         repository.c.id,
         repository.c.name,
         repository.c.created_at,
+        repository.c.pull_count,
         project.c.id.label("project_id"),
         project.c.name.label("project_name"),
         project.c.public.label("project_public"),
         func.coalesce(repository_info.c.description, "").label("description"),
         update_time.label("update_time"),
-    ).select_from(
+    )
+    stmt = select(*shown).select_from(
         repository.join(project, project.c.name == _project_part(conn)).outerjoin(
             repository_info, repository_info.c.repository_id == repository.c.id
         )
@@ -129,16 +135,15 @@ def _repository_record(row: Any) -> RepositoryRecord:
     return RepositoryRecord(
         row.id, row.name, row.project_id, row.project_name, bool(row.project_public),
         row.description, row.created_at, row.update_time or row.created_at,
+        pull_count=row.pull_count,
     )
 
 
-def _scoped(stmt: Select[Any], scope: RepositoryScope) -> Select[Any]:
+def _scoped(conn: Connection, stmt: Select[Any], scope: RepositoryScope) -> Select[Any]:
     if scope.project_id is not None:
         stmt = stmt.where(project.c.id == scope.project_id)
         if scope.project_name is not None:  # lets the database use the name index
-            stmt = stmt.where(
-                repository.c.name.startswith(scope.project_name + "/", autoescape=True)
-            )
+            stmt = stmt.where(name_prefix(conn, repository.c.name, scope.project_name + "/"))
         return stmt
     if scope.visibility is None:
         return stmt
@@ -159,72 +164,64 @@ def list_repositories(
     conn: Connection, listing: Listing, scope: RepositoryScope
 ) -> tuple[list[RepositoryRecord], int]:
     """A page of repositories (newest first unless sorted otherwise), with their counts."""
-    stmt, columns = _repositories(conn)
+    narrow, columns = _repositories(conn, narrow=True)
+    if scope.project_id is not None and scope.project_name is not None:
+        # the name prefix is the project: no join, one range of the name index
+        narrow = select(repository.c.id).select_from(repository.outerjoin(
+            repository_info, repository_info.c.repository_id == repository.c.id
+        )).where(name_prefix(conn, repository.c.name, scope.project_name + "/"))
+        columns = {**columns, "project_id": literal(scope.project_id, Integer)}
+    else:
+        narrow = _scoped(conn, narrow, scope)
     rows, total = listed(
-        conn, _scoped(stmt, scope), columns, listing, repository.c.id,
+        conn, narrow, columns, listing, repository.c.id,
         (Sort("creation_time", descending=True),),
     )
-    return _with_counts(conn, [_repository_record(row) for row in rows]), total
+    ids = [row.id for row in rows]
+    if not ids:
+        return [], total
+    stmt, _ = _repositories(conn)
+    found = {row.id: _repository_record(row)
+             for row in conn.execute(stmt.where(repository.c.id.in_(ids)))}
+    return _with_counts(conn, [found[i] for i in ids if i in found]), total
 
 
-def get_repository(conn: Connection, name: str) -> RepositoryRecord | None:
+def get_repository(
+    conn: Connection, name: str, counted: bool = True
+) -> RepositoryRecord | None:
+    """The repository; its artifact count only when ``counted``."""
     stmt, _ = _repositories(conn)
     row = conn.execute(stmt.where(repository.c.name == name)).first()
     if row is None:
         return None
-    return _with_counts(conn, [_repository_record(row)])[0]
+    record = _repository_record(row)
+    return _with_counts(conn, [record])[0] if counted else record
 
 
 def _with_counts(conn: Connection, records: list[RepositoryRecord]) -> list[RepositoryRecord]:
     counts = artifact_counts(conn, [r.id for r in records])
-    return [
-        replace(r, artifact_count=counts.get(r.id, 0), pull_count=pull_count(conn, r))
-        for r in records
-    ]
+    return [replace(r, artifact_count=counts.get(r.id, 0)) for r in records]
 
 
 def artifact_counts(conn: Connection, repository_ids: list[int]) -> dict[int, int]:
-    """Artifacts per repository, children of indexes not counted (Harbor's count)."""
+    """Artifacts per repository, children of indexes not counted (Harbor's count): all
+    manifests (an index count) less the distinct children present."""
     if not repository_ids:
         return {}
-    rows: Any = conn.execute(
+    counts: dict[int, int] = dict(conn.execute(
         select(manifest.c.repository_id, func.count())
-        .where(manifest.c.repository_id.in_(repository_ids), ~child_of_index(manifest))
+        .where(manifest.c.repository_id.in_(repository_ids))
         .group_by(manifest.c.repository_id)
-    )
-    return {repository_id: count for repository_id, count in rows}
-
-
-def _pulls_of(record: RepositoryRecord) -> list[ColumnElement[bool]]:
-    return [
-        audit_log.c.project_id == record.project_id,
-        audit_log.c.operation == "pull",
-        audit_log.c.resource_type == "artifact",
-    ]
-
-
-def pull_count(conn: Connection, record: RepositoryRecord) -> int:
-    """Pulls of the repository's artifacts, as the registry recorded them in the audit log."""
-    by_tag = audit_log.c.resource.startswith(record.name + ":", autoescape=True)
-    by_digest = audit_log.c.resource.startswith(record.name + "@", autoescape=True)
-    return conn.execute(
-        select(func.count()).where(*_pulls_of(record), or_(by_tag, by_digest))
-    ).scalar_one()
-
-
-def last_pulls(
-    conn: Connection, record: RepositoryRecord, resources: Iterable[str]
-) -> dict[str, datetime]:
-    """The last pull of each ``repo:tag`` / ``repo@digest`` resource that was pulled."""
-    wanted = sorted(set(resources))
-    if not wanted:
-        return {}
-    rows: Any = conn.execute(
-        select(audit_log.c.resource, func.max(audit_log.c.op_time))
-        .where(*_pulls_of(record), audit_log.c.resource.in_(wanted))
-        .group_by(audit_log.c.resource)
-    )
-    return {resource: moment for resource, moment in rows}
+    ).all())
+    with_indexes: list[int] = list(conn.execute(
+        select(manifest_child.c.repository_id.distinct())
+        .where(manifest_child.c.repository_id.in_(repository_ids))
+    ).scalars())
+    for repository_id in with_indexes:  # one range of an index each
+        counts[repository_id] -= conn.execute(select(func.count()).where(
+            manifest.c.repository_id == repository_id, child_of_index(repository_id)
+        )).scalar_one()
+    return counts
 
 
 def set_description(conn: Connection, repository_id: int, description: str) -> None:
@@ -248,7 +245,8 @@ def delete_repository(conn: Connection, repository_id: int) -> list[str]:
     roots: list[str] = list(
         conn.execute(
             select(manifest.c.digest)
-            .where(manifest.c.repository_id == repository_id, ~child_of_index(manifest))
+            .where(manifest.c.repository_id == repository_id,
+                   ~child_of_index(repository_id))
             .order_by(manifest.c.id)
         ).scalars()
     )

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, select, update
 
 from harbor_twisted.common.clock import utcnow
-from harbor_twisted.db import job_store, repository_store, schedule_store
+from harbor_twisted.db import job_store, schedule_store
 from harbor_twisted.db.identity_models import project
 from harbor_twisted.db.job_models import job_execution, job_task
 from harbor_twisted.db.job_store import Execution, _execution, as_utc
@@ -156,7 +156,8 @@ def tagged_artifacts(conn: Connection, project_name: str) -> list[TaggedArtifact
                              manifest_child.c.child_digest == manifest.c.digest).exists())
     rows = conn.execute(
         select(repository.c.name, manifest.c.id, manifest.c.digest, manifest.c.created_at,
-               tag.c.name.label("tag"), tag.c.updated_at)
+               manifest.c.pull_time, tag.c.name.label("tag"), tag.c.updated_at,
+               tag.c.pull_time.label("tag_pull_time"))
         .select_from(manifest.join(repository, repository.c.id == manifest.c.repository_id)
                      .join(tag, tag.c.manifest_id == manifest.c.id))
         .where(repository.c.name.startswith(project_name + "/", autoescape=True),
@@ -166,24 +167,14 @@ def tagged_artifacts(conn: Connection, project_name: str) -> list[TaggedArtifact
     grouped: dict[int, dict[str, Any]] = {}
     for row in rows:
         entry = grouped.setdefault(row.id, {"repository": row.name, "digest": row.digest,
-                                            "tags": [], "pushed": as_utc(row.created_at)})
+                                            "tags": [], "pushed": as_utc(row.created_at),
+                                            "pulls": []})
         entry["tags"].append(row.tag)
         entry["pushed"] = max(entry["pushed"], as_utc(row.updated_at))
-    pulls: dict[str, datetime] = {}
-    for name in sorted({e["repository"] for e in grouped.values()}):
-        record = repository_store.get_repository(conn, name)
-        if record is None:
-            continue
-        resources = [f"{name}@{e['digest']}" for e in grouped.values() if e["repository"] == name]
-        resources += [f"{name}:{t}" for e in grouped.values() if e["repository"] == name
-                      for t in e["tags"]]
-        pulls.update(repository_store.last_pulls(conn, record, resources))
-    result = []
-    for artifact_id, e in grouped.items():
-        name = e["repository"]
-        moments = [as_utc(pulls[key]) for key in
-                   [f"{name}@{e['digest']}", *(f"{name}:{t}" for t in e["tags"])]
-                   if key in pulls]
-        result.append(TaggedArtifact(name, artifact_id, e["digest"], tuple(e["tags"]),
-                                     e["pushed"], max(moments) if moments else None))  # type: ignore[type-var]
-    return result
+        entry["pulls"] += [as_utc(moment) for moment in (row.pull_time, row.tag_pull_time)
+                           if moment is not None]
+    return [
+        TaggedArtifact(e["repository"], artifact_id, e["digest"], tuple(e["tags"]),
+                       e["pushed"], max(e["pulls"]) if e["pulls"] else None)
+        for artifact_id, e in grouped.items()
+    ]

@@ -1,6 +1,7 @@
 """Registry audit: pushes and deletes are recorded in the transaction that makes them;
 pulls, the hot path, are queued and written in batches at least once a second — their
-audit rows and, for projects with a webhook policy that wants them, PULL_ARTIFACT events."""
+audit rows, the pull counts and last pull times the listings show (pull_store), and, for
+projects with a webhook policy that wants them, PULL_ARTIFACT events."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from twisted.web.iweb import IRequest
 
 from harbor_twisted.common.client_address import client_address
 from harbor_twisted.config import Config
-from harbor_twisted.db import audit_store, event_store, webhook_store
+from harbor_twisted.db import audit_store, event_store, pull_store, webhook_store
 from harbor_twisted.db.audit_store import RegistryEvent
 from harbor_twisted.db.engine import Database
 from harbor_twisted.db.event_store import NewEvent
@@ -47,6 +48,11 @@ def write_pulls(conn: Connection, pulls: list[Pull]) -> None:
     """One transaction per batch: the audit rows, and the outbox rows someone listens to
     (so pulls cost the outbox nothing where no webhook wants them). The outbox rows are
     built here, in the database thread, to keep the reactor's share of a pull tiny."""
+    # pull statistics first: the audit write locks the projects' kept counts, which a
+    # push takes last (after its tag), so taking them last here too cannot deadlock
+    pull_store.record_pulls(conn, [
+        pull_store.Pulled(audit.repository, digest, tag, datetime.fromtimestamp(when, UTC))
+        for audit, digest, tag, when in pulls])
     audit_store.write_registry_events(conn, [pull[0] for pull in pulls])
     projects = {pull[0].project_name for pull in pulls}
     wanted = webhook_store.projects_wanting(conn, event_store.PULL_ARTIFACT, projects)
