@@ -9,7 +9,7 @@
 
 ANSIBLE_VENV ?= .venv-ansible
 ANSIBLE_BIN := $(ANSIBLE_VENV)/bin
-ANSIBLE_YAML_PATHS := roles molecule .ansible-lint .yamllint $(wildcard playbooks inventories)
+ANSIBLE_YAML_PATHS := roles molecule collections .ansible-lint .yamllint $(wildcard playbooks inventories)
 MOLECULE_SCENARIOS ?=
 
 .PHONY: ansible-setup ansible-images ansible-lint molecule-test
