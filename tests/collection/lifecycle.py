@@ -15,7 +15,7 @@ from typing import Any
 class Lifecycle:
     module: str  # short name in harbor_twisted.registry
     create: dict[str, Any]  # arguments of the first run
-    change: dict[str, Any]  # arguments laid over create for the change
+    change: dict[str, Any] | None  # arguments laid over create for the change (None: none)
     field: str  # the one field of the diff that the change moves
     read: str  # API path (under /api/v2.0) that shows the object
     stored_before: str  # Jinja test on ``read`` (the uri result) before the change
@@ -59,7 +59,6 @@ def _run(name: str, module: str, args: dict[str, Any], register: str,
 
 
 def tasks(spec: Lifecycle) -> list[dict[str, Any]]:
-    changed_args = {**spec.create, **spec.change}
     key = spec.result_key
     steps = list(spec.setup)
     steps += [
@@ -67,6 +66,20 @@ def tasks(spec: Lifecycle) -> list[dict[str, Any]]:
         _run("Create again", spec.module, spec.create, "rerun"),
         _assert("Creation changed, the rerun did not", "created is changed",
                 "rerun is not changed", f"rerun.{key} is mapping"),
+        _read(spec.read),
+        _assert("Created as asked", spec.stored_before),
+    ]
+    if spec.change is not None:
+        steps += _change_steps(spec)
+    if spec.absent:
+        steps += _absent_steps(spec)
+    steps += spec.teardown
+    return steps
+
+
+def _change_steps(spec: Lifecycle) -> list[dict[str, Any]]:
+    changed_args = {**spec.create, **(spec.change or {})}
+    return [
         _run("Change one field in check mode", spec.module, changed_args, "predicted", True),
         _read(spec.read),
         _assert(f"Check mode predicted a change of {spec.field} alone and wrote nothing",
@@ -83,18 +96,19 @@ def tasks(spec: Lifecycle) -> list[dict[str, Any]]:
         _assert("The rerun of the change changed nothing", "reapplied is not changed",
                 "reapplied.diff.before == reapplied.diff.after"),
     ]
-    if spec.absent:
-        gone_args = spec.absent_args or {**spec.create, "state": "absent"}
-        steps += [
-            _run("Delete in check mode", spec.module, gone_args, "predicted_gone", True),
-            _read(spec.read),
-            _assert("Check mode predicted the deletion and deleted nothing",
-                    "predicted_gone is changed", spec.stored_after),
-            _run("Delete", spec.module, gone_args, "deleted"),
-            _read(spec.read),
-            _assert("Deleted", "deleted is changed", spec.gone),
-            _run("Delete again", spec.module, gone_args, "deleted_again"),
-            _assert("Deleting what is absent changed nothing", "deleted_again is not changed"),
-        ]
-    steps += spec.teardown
-    return steps
+
+
+def _absent_steps(spec: Lifecycle) -> list[dict[str, Any]]:
+    gone_args = spec.absent_args or {**spec.create, "state": "absent"}
+    stored = spec.stored_after if spec.change is not None else spec.stored_before
+    return [
+        _run("Delete in check mode", spec.module, gone_args, "predicted_gone", True),
+        _read(spec.read),
+        _assert("Check mode predicted the deletion and deleted nothing",
+                "predicted_gone is changed", stored),
+        _run("Delete", spec.module, gone_args, "deleted"),
+        _read(spec.read),
+        _assert("Deleted", "deleted is changed", spec.gone),
+        _run("Delete again", spec.module, gone_args, "deleted_again"),
+        _assert("Deleting what is absent changed nothing", "deleted_again is not changed"),
+    ]

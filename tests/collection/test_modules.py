@@ -126,6 +126,117 @@ def gc_schedule_spec(_s: str) -> Lifecycle:
     )
 
 
+def user_spec(s: str) -> Lifecycle:
+    name = f"coll-u-{s}"
+    found = f"read.json | selectattr('username', 'equalto', '{name}') | map(attribute='email')"
+    return Lifecycle(
+        module="user", result_key="user",
+        create={"name": name, "email": f"{name}@example.org", "realname": "Collection User",
+                "user_password": "User-Pass-1234"},
+        change={"email": f"{name}@example.com"}, field="email",
+        read=f"/users?username={name}",
+        stored_before=f"{found} | list == ['{name}@example.org']",
+        stored_after=f"{found} | list == ['{name}@example.com']",
+        gone=f"{found} | list == []",
+    )
+
+
+def usergroup_spec(s: str) -> Lifecycle:
+    name = f"coll-g-{s}"
+    found = f"read.json | selectattr('group_name', 'equalto', '{name}') | list"
+    return Lifecycle(
+        module="usergroup", result_key="group",
+        create={"name": name, "group_type": "http"},
+        change=None, field="",
+        read=f"/usergroups?group_name={name}",
+        stored_before=f"{found} | map(attribute='group_type') | list == [2]",
+        stored_after="true",
+        gone=f"{found} == []",
+    )
+
+
+def robot_spec(s: str) -> Lifecycle:
+    project, name = f"coll-r-{s}", "builder"
+    found = f"read.json | selectattr('name', 'search', '{project}[+]{name}$')"
+    return Lifecycle(
+        module="robot", result_key="robot",
+        setup=[{**_project(project), "register": "robot_project"}],
+        create={"name": name, "project": project, "duration": -1,
+                "access": [{"resource": "repository", "action": "pull"},
+                           {"resource": "repository", "action": "push"}]},
+        change={"description": "pushes builds"}, field="description",
+        read="/robots?page_size=100&q=Level=project,ProjectID="
+             "{{ robot_project.project.project_id }}",
+        stored_before=f"{found} | map(attribute='description') | list == ['']",
+        stored_after=f"{found} | map(attribute='description') | list == ['pushes builds']",
+        gone=f"{found} | list == []",
+        teardown=[_project(project, "absent")],
+    )
+
+
+def retention_spec(s: str) -> Lifecycle:
+    project = f"coll-rt-{s}"
+    return Lifecycle(
+        module="retention_policy", result_key="policy",
+        setup=[_project(project)],
+        create={"project": project, "schedule": "",
+                "rules": [{"template": "latestPushedK", "count": 5, "repositories": "app*"}]},
+        change={"schedule": "0 0 1 * * *"}, field="schedule",
+        read="/retentions/{{ created.policy.id }}",
+        stored_before="read.json.trigger.settings.cron == '' and "
+                      "read.json.rules[0].params.latestPushedK == 5",
+        stored_after="read.json.trigger.settings.cron == '0 0 1 * * *'",
+        absent_args={"project": project, "state": "absent"},
+        teardown=[_project(project, "absent")],
+    )
+
+
+def immutable_spec(s: str) -> Lifecycle:
+    project = f"coll-i-{s}"
+    return Lifecycle(
+        module="immutable_rule", result_key="rule",
+        setup=[_project(project)],
+        create={"project": project, "tags": "v*"},
+        change={"disabled": True}, field="disabled",
+        read=f"/projects/{project}/immutabletagrules",
+        stored_before="read.json | map(attribute='disabled') | list == [false] and "
+                      "read.json[0].tag_selectors[0].pattern == 'v*'",
+        stored_after="read.json | map(attribute='disabled') | list == [true]",
+        gone="read.json == []",
+        teardown=[_project(project, "absent")],
+    )
+
+
+def webhook_spec(s: str) -> Lifecycle:
+    project = f"coll-w-{s}"
+    return Lifecycle(
+        module="webhook_policy", result_key="policy",
+        setup=[_project(project)],
+        create={"project": project, "name": "ci", "event_types": ["PUSH_ARTIFACT"],
+                "targets": [{"address": "http://127.0.0.1:9/hook",
+                             "auth_header": "Bearer hook-token"}]},
+        change={"enabled": False}, field="enabled",
+        read=f"/projects/{project}/webhook/policies",
+        stored_before="read.json | map(attribute='enabled') | list == [true]",
+        stored_after="read.json | map(attribute='enabled') | list == [false]",
+        gone="read.json == []",
+        teardown=[_project(project, "absent")],
+    )
+
+
+def configuration_spec(_s: str) -> Lifecycle:
+    key = "project_creation_restriction"
+    return Lifecycle(
+        module="configuration", result_key="settings", absent=False,
+        setup=[_uri("PUT", "/configurations", {key: "everyone"})],
+        create={"settings": {key: "adminonly", "robot_token_duration": 30}},
+        change={"settings": {key: "everyone", "robot_token_duration": 30}}, field=key,
+        read="/configurations",
+        stored_before=f"read.json.{key}.value == 'adminonly'",
+        stored_after=f"read.json.{key}.value == 'everyone'",
+    )
+
+
 SPECS = {
     "project": project_spec,
     "project_quota": project_quota_spec,
@@ -133,6 +244,13 @@ SPECS = {
     "registry": endpoint_spec,
     "replication_policy": policy_spec,
     "gc_schedule": gc_schedule_spec,
+    "user": user_spec,
+    "usergroup": usergroup_spec,
+    "robot": robot_spec,
+    "retention_policy": retention_spec,
+    "immutable_rule": immutable_spec,
+    "webhook_policy": webhook_spec,
+    "configuration": configuration_spec,
 }
 
 
@@ -185,6 +303,9 @@ def test_bad_input_fails_clearly_and_changes_nothing(
             "project": f"nowhere-{suffix}", "user": "admin", "role": "guest"}},
         "missing_endpoint": {"harbor_twisted.registry.replication_policy": {
             "name": project, "dest_registry": f"nowhere-{suffix}"}},
+        "robot_on_missing_project": {"harbor_twisted.registry.robot": {
+            "name": "r", "permissions": [{"project": f"gone-{suffix}", "access": [
+                {"resource": "repository", "action": "pull"}]}]}},
     }
     expected = {
         "unknown_option": "Unsupported parameters",
@@ -193,6 +314,7 @@ def test_bad_input_fails_clearly_and_changes_nothing(
         "unreachable": "cannot reach http://127.0.0.1:9",
         "missing_project": f"project 'nowhere-{suffix}' does not exist",
         "missing_endpoint": f"registry) 'nowhere-{suffix}' does not exist",
+        "robot_on_missing_project": f"project 'gone-{suffix}' does not exist",
     }
     steps: list[dict[str, Any]] = []
     for name, task in attempts.items():

@@ -26,6 +26,10 @@ CONNECTION_SPEC = dict(
     ca_path=dict(type="path"),
 )
 
+# Final states of jobs: Harbor's words and harbor-twisted's (job_status, status).
+SUCCEEDED = ("Success", "Succeed")
+FINISHED = SUCCEEDED + ("Error", "Failed", "Stopped")
+
 # Harbor's project role ids by the names the modules take.
 ROLES = {
     "project_admin": 1,
@@ -42,10 +46,11 @@ PAGE_SIZE = 100
 class HarborError(Exception):
     """A failed call, with a message fit for ``fail_json``."""
 
-    def __init__(self, message, status=None):
+    def __init__(self, message, status=None, changed=False):
         super(HarborError, self).__init__(message)
         self.message = message
         self.status = status
+        self.changed = changed  # something was written before the failure
 
 
 def connection_spec(**extra):
@@ -90,7 +95,8 @@ class HarborApi(object):
         url = self.base + path
         if query:
             url += "?" + urlencode(sorted(query.items()))
-        sent = {"Accept": "application/json"}
+        # projects are always named by name, never by id, even when a name is all digits
+        sent = {"Accept": "application/json", "X-Is-Resource-Name": "true"}
         data = None
         if body is not None:
             data = json.dumps(body)
@@ -184,8 +190,7 @@ class HarborApi(object):
 
     def project(self, name):
         """The project named ``name`` (a name of digits too), or None."""
-        return self.call("GET", "/projects/" + path_part(name),
-                         headers={"X-Is-Resource-Name": "true"}, missing_ok=True)[1]
+        return self.get("/projects/" + path_part(name), missing_ok=True)
 
     def project_required(self, name):
         found = self.project(name)

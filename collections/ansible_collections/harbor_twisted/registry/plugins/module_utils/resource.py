@@ -12,6 +12,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import time
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.harbor_twisted.registry.plugins.module_utils.compare import (
@@ -49,7 +51,7 @@ class HarborModule(object):
         try:
             result = self.run()
         except HarborError as error:
-            self.fail(error.message)
+            self.fail(error.message, changed=error.changed)
         self.module.exit_json(**result)
 
     def run(self):
@@ -143,3 +145,33 @@ class ObjectModule(HarborModule):
         if not self.module.check_mode:
             self.delete(existing)
         return dict(changed=True, diff=diff_of(before, {}, self.secrets), **{self.kind: {}})
+
+
+class InfoModule(HarborModule):
+    """Reads only: ``changed`` is always false and check mode changes nothing."""
+
+    def run(self):
+        result = dict(changed=False)
+        result.update(self.gather())
+        return result
+
+    def gather(self):
+        raise NotImplementedError
+
+
+WAIT_SPEC = dict(
+    wait=dict(type="bool", default=False),
+    wait_timeout=dict(type="int", default=600),
+)
+
+
+def wait_until_done(fetch, finished, timeout, interval=1.0):
+    """Poll ``fetch()`` until ``finished(answer)``; the last answer, or HarborError."""
+    deadline = time.time() + timeout
+    while True:
+        answer = fetch()
+        if finished(answer):
+            return answer
+        if time.time() >= deadline:
+            raise HarborError("still not finished after %d seconds: %r" % (timeout, answer))
+        time.sleep(interval)
