@@ -22,9 +22,10 @@ run: venv
 lint: venv
 	$(VENV)/bin/ruff check harbor_twisted tests bench scripts
 
-# The whole truth: installs what is missing, lints Python and Ansible, runs the Python suite
+# The whole truth: installs what is missing, lints Python and Ansible, runs ansible-test
+# sanity on the harbor_twisted.registry collection, runs the Python suite
 # on SQLite and PostgreSQL and every Molecule scenario, and ends with "N passed, N failed".
-test: setup lint ansible-lint
+test: setup lint ansible-lint collection-sanity
 	@bash scripts/run-tests.sh $(PYTEST_ARGS)
 
 # The Python suite without the real-client end-to-end tests, for quick iteration.

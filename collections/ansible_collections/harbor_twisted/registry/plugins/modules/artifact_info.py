@@ -14,7 +14,7 @@ version_added: 0.1.0
 description:
   - Read one artifact by tag or digest, or list the artifacts of a repository.
   - Reads only; never reports a change.
-author: harbor-twisted maintainers
+author: harbor-twisted maintainers (@harbor-twisted)
 extends_documentation_fragment:
   - harbor_twisted.registry.connection
 attributes:
@@ -59,6 +59,7 @@ artifacts:
 
 from ansible_collections.harbor_twisted.registry.plugins.module_utils.harbor import path_part
 from ansible_collections.harbor_twisted.registry.plugins.module_utils.resource import InfoModule
+
 
 class ArtifactInfo(InfoModule):
     argument_spec = dict(project=dict(type="str", required=True),

@@ -16,7 +16,7 @@ description:
     C(project_creation_restriction), C(robot_token_duration), C(ldap_url).
   - Only the keys given are managed. A key the service's configuration file fixes cannot be
     changed here; the task fails and says so.
-author: harbor-twisted maintainers
+author: harbor-twisted maintainers (@harbor-twisted)
 extends_documentation_fragment:
   - harbor_twisted.registry.connection
   - harbor_twisted.registry.connection.CHECK_MODE

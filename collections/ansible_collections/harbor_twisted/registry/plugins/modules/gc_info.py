@@ -14,7 +14,7 @@ version_added: 0.1.0
 description:
   - Read the garbage collection schedule and the runs, or one run by id.
   - Reads only; never reports a change.
-author: harbor-twisted maintainers
+author: harbor-twisted maintainers (@harbor-twisted)
 extends_documentation_fragment:
   - harbor_twisted.registry.connection
 attributes:
@@ -51,6 +51,7 @@ runs:
 """
 
 from ansible_collections.harbor_twisted.registry.plugins.module_utils.resource import InfoModule
+
 
 class GcInfo(InfoModule):
     argument_spec = dict(id=dict(type="int"))

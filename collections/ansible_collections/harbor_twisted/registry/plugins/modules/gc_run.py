@@ -14,7 +14,7 @@ version_added: 0.1.0
 description:
   - Start a garbage collection (or a dry run) through Harbor's REST API v2.0 and optionally
     wait for its end. Every run that starts one reports a change; check mode starts none.
-author: harbor-twisted maintainers
+author: harbor-twisted maintainers (@harbor-twisted)
 extends_documentation_fragment:
   - harbor_twisted.registry.connection
 attributes:

@@ -13,7 +13,7 @@ short_description: Set Harbor's garbage collection schedule
 version_added: 0.1.0
 description:
   - Read, compare and set the schedule of garbage collection through Harbor's REST API v2.0.
-author: harbor-twisted maintainers
+author: harbor-twisted maintainers (@harbor-twisted)
 extends_documentation_fragment:
   - harbor_twisted.registry.connection
   - harbor_twisted.registry.connection.CHECK_MODE

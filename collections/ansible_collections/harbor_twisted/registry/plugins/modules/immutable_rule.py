@@ -14,7 +14,7 @@ version_added: 0.1.0
 description:
   - Create, enable, disable or delete a tag immutability rule through Harbor's REST API v2.0.
   - A rule has no name; it is identified by its project and its selectors.
-author: harbor-twisted maintainers
+author: harbor-twisted maintainers (@harbor-twisted)
 extends_documentation_fragment:
   - harbor_twisted.registry.connection
   - harbor_twisted.registry.connection.CHECK_MODE

@@ -14,7 +14,7 @@ version_added: 0.1.0
 description:
   - Read one project by name, or list every project the user may see.
   - Reads only; never reports a change.
-author: harbor-twisted maintainers
+author: harbor-twisted maintainers (@harbor-twisted)
 extends_documentation_fragment:
   - harbor_twisted.registry.connection
 attributes:
@@ -47,6 +47,7 @@ projects:
 """
 
 from ansible_collections.harbor_twisted.registry.plugins.module_utils.resource import InfoModule
+
 
 class ProjectInfo(InfoModule):
     argument_spec = dict(name=dict(type="str"))

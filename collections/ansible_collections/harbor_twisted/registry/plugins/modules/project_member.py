@@ -13,7 +13,7 @@ short_description: Give a user or a group a role in a Harbor project
 version_added: 0.1.0
 description:
   - Add, change or remove a project member through Harbor's REST API v2.0.
-author: harbor-twisted maintainers
+author: harbor-twisted maintainers (@harbor-twisted)
 extends_documentation_fragment:
   - harbor_twisted.registry.connection
   - harbor_twisted.registry.connection.CHECK_MODE

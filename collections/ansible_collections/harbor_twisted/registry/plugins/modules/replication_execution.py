@@ -15,7 +15,7 @@ description:
   - Start one execution of a replication policy through Harbor's REST API v2.0 and
     optionally wait for its end. Every run that starts one reports a change; check mode
     starts none.
-author: harbor-twisted maintainers
+author: harbor-twisted maintainers (@harbor-twisted)
 extends_documentation_fragment:
   - harbor_twisted.registry.connection
 attributes:

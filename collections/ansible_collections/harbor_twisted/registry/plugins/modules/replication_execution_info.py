@@ -14,7 +14,7 @@ version_added: 0.1.0
 description:
   - Read one execution by id, or list the executions of one policy or of all.
   - Reads only; never reports a change.
-author: harbor-twisted maintainers
+author: harbor-twisted maintainers (@harbor-twisted)
 extends_documentation_fragment:
   - harbor_twisted.registry.connection
 attributes:
@@ -52,6 +52,7 @@ executions:
 
 from ansible_collections.harbor_twisted.registry.plugins.module_utils.harbor import HarborError
 from ansible_collections.harbor_twisted.registry.plugins.module_utils.resource import InfoModule
+
 
 class ReplicationExecutionInfo(InfoModule):
     argument_spec = dict(policy=dict(type="str"), id=dict(type="int"))

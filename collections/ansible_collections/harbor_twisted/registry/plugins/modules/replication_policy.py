@@ -15,7 +15,7 @@ description:
   - Create, update or delete a replication policy through Harbor's REST API v2.0.
   - A push policy names I(dest_registry), a pull policy I(src_registry); the other side is
     this registry.
-author: harbor-twisted maintainers
+author: harbor-twisted maintainers (@harbor-twisted)
 extends_documentation_fragment:
   - harbor_twisted.registry.connection
   - harbor_twisted.registry.connection.CHECK_MODE

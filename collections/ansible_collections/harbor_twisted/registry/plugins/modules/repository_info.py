@@ -14,7 +14,7 @@ version_added: 0.1.0
 description:
   - Read one repository, or list the repositories of a project.
   - Reads only; never reports a change.
-author: harbor-twisted maintainers
+author: harbor-twisted maintainers (@harbor-twisted)
 extends_documentation_fragment:
   - harbor_twisted.registry.connection
 attributes:
@@ -53,6 +53,7 @@ repositories:
 
 from ansible_collections.harbor_twisted.registry.plugins.module_utils.harbor import path_part
 from ansible_collections.harbor_twisted.registry.plugins.module_utils.resource import InfoModule
+
 
 def repository_path(project, name):
     """Repository names are percent-encoded twice in the path, as Harbor's clients do."""

@@ -15,7 +15,7 @@ description:
   - A project has at most one retention policy; this module sets its whole rule list and
     schedule, or deletes it, through Harbor's REST API v2.0.
   - An artifact is kept when any rule retains it; the others are deleted when the policy runs.
-author: harbor-twisted maintainers
+author: harbor-twisted maintainers (@harbor-twisted)
 extends_documentation_fragment:
   - harbor_twisted.registry.connection
   - harbor_twisted.registry.connection.CHECK_MODE

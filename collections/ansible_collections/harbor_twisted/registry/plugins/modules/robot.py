@@ -17,7 +17,7 @@ description:
     I(permissions) name projects.
   - The secret is returned once, when the robot is created or its secret refreshed, never
     on a rerun.
-author: harbor-twisted maintainers
+author: harbor-twisted maintainers (@harbor-twisted)
 extends_documentation_fragment:
   - harbor_twisted.registry.connection
   - harbor_twisted.registry.connection.CHECK_MODE

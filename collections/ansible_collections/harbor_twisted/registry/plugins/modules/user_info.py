@@ -14,7 +14,7 @@ version_added: 0.1.0
 description:
   - Read one user by username, or list every user (system administrators only).
   - Reads only; never reports a change.
-author: harbor-twisted maintainers
+author: harbor-twisted maintainers (@harbor-twisted)
 extends_documentation_fragment:
   - harbor_twisted.registry.connection
 attributes:
@@ -48,6 +48,7 @@ users:
 """
 
 from ansible_collections.harbor_twisted.registry.plugins.module_utils.resource import InfoModule
+
 
 class UserInfo(InfoModule):
     argument_spec = dict(name=dict(type="str"))

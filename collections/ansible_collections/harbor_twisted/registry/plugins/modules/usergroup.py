@@ -15,7 +15,7 @@ description:
   - Create, rename or delete a user group through Harbor's REST API v2.0.
   - An LDAP group is named by its DN (which the registry checks in the directory); an
     HTTP or OIDC group by its name.
-author: harbor-twisted maintainers
+author: harbor-twisted maintainers (@harbor-twisted)
 extends_documentation_fragment:
   - harbor_twisted.registry.connection
   - harbor_twisted.registry.connection.CHECK_MODE

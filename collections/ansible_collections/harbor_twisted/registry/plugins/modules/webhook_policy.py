@@ -14,7 +14,7 @@ version_added: 0.1.0
 description:
   - Create, update or delete a project's webhook policy through Harbor's REST API v2.0.
   - A target's I(auth_header) is write-only; see I(update_secret).
-author: harbor-twisted maintainers
+author: harbor-twisted maintainers (@harbor-twisted)
 extends_documentation_fragment:
   - harbor_twisted.registry.connection
   - harbor_twisted.registry.connection.CHECK_MODE
