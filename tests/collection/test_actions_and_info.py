@@ -159,3 +159,29 @@ def test_configuration_key_fixed_by_the_file_fails_with_a_message_saying_so(
                "unknown is failed and 'unknown configuration key: colour' in unknown.msg"),
     ])
     assert run.returncode == 0, run.tail()
+
+
+def test_project_member_by_group_name(ansible: Runner, suffix: str) -> None:
+    project, group = f"coll-mg-{suffix}", f"coll-grp-{suffix}"
+    member = {"project": project, "group": group, "role": "maintainer"}
+    run = ansible([
+        {"name": "Project", M + "project": {"name": project}},
+        {"name": "An HTTP group", M + "usergroup": {"name": group, "group_type": "http"}},
+        {"name": "The group as a member", M + "project_member": member, "register": "added"},
+        {"name": "Again", M + "project_member": member, "register": "again"},
+        {"name": "A group that does not exist", M + "project_member": {
+            **member, "group": f"nobody-{suffix}"}, "register": "missing",
+         "ignore_errors": True},
+        {"name": "Members", "ansible.builtin.uri": {
+            "url": "{{ harbor_url }}/api/v2.0/projects/" + project + "/members",
+            "url_username": "admin", "url_password": "{{ harbor_password }}",
+            "force_basic_auth": True}, "register": "read"},
+        _check("added is changed and again is not changed",
+               "added.member.entity_type == 'g' and added.member.role == 'maintainer'",
+               f"read.json | selectattr('entity_name', 'equalto', '{group}') "
+               "| map(attribute='role_id') | list == [4]",
+               "missing is failed and 'does not exist' in missing.msg"),
+        {"name": "Remove the member", M + "project_member": {**member, "state": "absent"}},
+        {"name": "Remove the project", M + "project": {"name": project, "state": "absent"}},
+    ])
+    assert run.returncode == 0, run.tail()

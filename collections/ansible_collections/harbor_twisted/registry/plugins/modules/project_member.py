@@ -28,7 +28,8 @@ options:
   group:
     description:
       - The member, a group named by its name or, for an LDAP group, its DN.
-      - An LDAP DN that is not yet a group of the registry is imported as one.
+      - An LDAP DN that is not yet a group of the registry is imported as one (named after
+        the DN's first value), as Harbor does.
     type: str
   role:
     description: The member's role. Required with I(state=present).
@@ -61,10 +62,17 @@ member:
 
 from ansible_collections.harbor_twisted.registry.plugins.module_utils.harbor import (
     ROLE_NAMES,
+    HarborError,
     path_part,
     role_id,
 )
 from ansible_collections.harbor_twisted.registry.plugins.module_utils.resource import ObjectModule
+
+
+def _dn_key(dn):
+    """A DN compared as LDAP does: case and the spaces around separators do not count."""
+    return ",".join("=".join(p.strip() for p in rdn.split("=", 1))
+                    for rdn in dn.lower().split(",")) if "=" in dn else None
 
 
 class ProjectMember(ObjectModule):
@@ -87,7 +95,9 @@ class ProjectMember(ObjectModule):
 
     def _find_group(self, text):
         for group in self.api.list_all("/usergroups"):
-            if text in (group.get("group_name"), group.get("ldap_group_dn")):
+            wanted = _dn_key(text)
+            if text == group.get("group_name") or (
+                    wanted is not None and wanted == _dn_key(group.get("ldap_group_dn") or "")):
                 return group
         return None
 
@@ -120,13 +130,24 @@ class ProjectMember(ObjectModule):
         body = {"role_id": role_id(after["role"])}
         if self.params["user"]:
             body["member_user"] = {"username": self.params["user"]}
-        elif self.group is not None:
-            body["member_group"] = {"id": self.group["id"]}
         else:
-            body["member_group"] = {"ldap_group_dn": self.params["group"]}
+            if self.group is None:
+                self.group = self._import_ldap_group(self.params["group"])
+            body["member_group"] = {"id": self.group["id"]}
         self.api.post(self._members_path(), body)
-        if self.group is None and self.params["group"]:
-            self.group = self._find_group(self.params["group"])
+
+    def _import_ldap_group(self, dn):
+        """An LDAP group named by a DN the registry does not know yet: import it (the
+        registry checks the DN in the directory), named after the DN's first value."""
+        if "=" not in dn:
+            raise HarborError("group %r does not exist (give an LDAP group's DN to import it)"
+                              % dn)
+        name = dn.split(",", 1)[0].split("=", 1)[1].strip()
+        self.api.post("/usergroups", {"group_name": name, "group_type": 1, "ldap_group_dn": dn})
+        found = self._find_group(dn)
+        if found is None:
+            raise HarborError("the LDAP group %r was imported but cannot be found" % dn)
+        return found
 
     def update(self, existing, after, changed):
         self.api.put("%s/%d" % (self._members_path(), existing["id"]),
