@@ -29,9 +29,10 @@ lint: venv
 	$(VENV)/bin/pylint harbor_twisted
 	$(PY) scripts/check_module_size.py
 
-# The whole truth: installs what is missing, lints Python and Ansible, runs the Python suite
+# The whole truth: installs what is missing, lints Python and Ansible, runs ansible-test
+# sanity on the harbor_twisted.registry collection, runs the Python suite
 # on SQLite and PostgreSQL and every Molecule scenario, and ends with "N passed, N failed".
-test: setup lint ansible-lint
+test: setup lint ansible-lint collection-sanity
 	@bash scripts/run-tests.sh $(PYTEST_ARGS)
 
 # The Python suite without the real-client end-to-end tests, for quick iteration.
