@@ -181,8 +181,8 @@ CROSS_FIELD = {
     "GET /ldap/groups/search": "give groupname or groupdn",
     # the body's key must be the path's meta_name
     "PUT /projects/{project}/metadatas/{meta_name}": "the body must hold the",
-    # a state rule Harbor answers with 400: auth_mode is fixed once other users exist
-    "PUT /configurations": "cannot change from db_auth to ldap_auth once users",
+    # the auth mode switch moves users: auth_mode alone in the body (force=true included)
+    "PUT /configurations": "change it alone|takes a body of auth_mode alone",
     # the DN must name a group the directory holds
     "POST /usergroups": "LDAP Group DN is not found",
     # a policy stays with its project

@@ -103,9 +103,12 @@ class Project(ObjectModule):
     def view(self, existing):
         metadata = dict(existing.get("metadata") or {})
         public = metadata.pop("public", "false") == "true"
-        quota = self._quota(existing["project_id"])
-        limit = quota["hard"]["storage"] if quota else -1
-        return {"public": public, "metadata": metadata, "storage_limit": limit}
+        view = {"public": public, "metadata": metadata}
+        if self.params["storage_limit"] is not None:
+            # read only when managed: Harbor answers quotas only where they are enabled
+            quota = self._quota(existing["project_id"])
+            view["storage_limit"] = quota["hard"]["storage"] if quota else -1
+        return view
 
     def wanted(self):
         metadata = self.params["metadata"]
@@ -121,9 +124,10 @@ class Project(ObjectModule):
         return body
 
     def create(self, after):
-        self.api.post("/projects", {"project_name": self.params["name"],
-                                    "metadata": self._metadata_body(after),
-                                    "storage_limit": after["storage_limit"]})
+        body = {"project_name": self.params["name"], "metadata": self._metadata_body(after)}
+        if self.params["storage_limit"] is not None:
+            body["storage_limit"] = after["storage_limit"]
+        self.api.post("/projects", body)
 
     def update(self, existing, after, changed):
         if "public" in changed or "metadata" in changed:
