@@ -19,7 +19,8 @@ import yaml
 ENV_PREFIX = "HT_"
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 LOG_FORMATS = ("text", "json")
-BLOB_SERVING_MODES = ("direct", "x-accel-redirect")
+BLOB_SERVING_MODES = ("direct", "x-accel-redirect", "redirect")
+STORAGE_DRIVERS = ("filesystem", "s3")
 AUTH_MODES = ("db_auth", "ldap_auth")
 REGISTRY_AUTH_MODES = ("token", "none")
 CREATION_RESTRICTIONS = ("everyone", "adminonly")
@@ -44,6 +45,19 @@ class Config:
     manifest_max_bytes: int = 4 * 1024 * 1024
     blob_serving: str = "direct"
     x_accel_prefix: str = "/_blobstore"
+    # where blobs live: the data directory, or an S3 bucket (see docs/storage-s3.md);
+    # blob_serving: redirect sends pulls to a pre-signed URL of the bucket
+    storage_driver: str = "filesystem"
+    s3_endpoint: str = ""  # empty: AWS's own endpoint for the region
+    s3_region: str = "us-east-1"
+    s3_bucket: str = ""
+    s3_prefix: str = ""  # keys below this, so several registries may share a bucket
+    s3_path_style: bool = True
+    s3_verify_tls: bool = True
+    s3_ca_file: Path | None = None
+    s3_part_size_mb: int = 16  # multipart part size and the bound of an upload's local spool
+    s3_access_key_file: Path | None = None  # 0600 files, in the secrets directory
+    s3_secret_key_file: Path | None = None
     db_threads: int = 4
     auto_migrate: bool = True
     secrets_dir: Path | None = None
@@ -212,6 +226,17 @@ _CONVERTERS: dict[str, Any] = {
     "manifest_max_bytes": lambda k, v: _as_int(k, v, 1024, 64 * 1024 * 1024),
     "blob_serving": lambda k, v: _as_choice(k, v, BLOB_SERVING_MODES),
     "x_accel_prefix": _prefix,
+    "storage_driver": lambda k, v: _as_choice(k, v, STORAGE_DRIVERS),
+    "s3_endpoint": lambda k, v: _as_url(k, v, ("http", "https")),
+    "s3_region": lambda k, v: _non_empty(k, v),
+    "s3_bucket": lambda k, v: _non_empty(k, v),
+    "s3_prefix": lambda k, v: str(v).strip("/"),
+    "s3_path_style": _as_bool,
+    "s3_verify_tls": _as_bool,
+    "s3_ca_file": lambda k, v: Path(str(v)).expanduser(),
+    "s3_part_size_mb": lambda k, v: _as_int(k, v, 5, 5 * 1024),
+    "s3_access_key_file": lambda k, v: Path(str(v)).expanduser(),
+    "s3_secret_key_file": lambda k, v: Path(str(v)).expanduser(),
     "db_threads": lambda k, v: _as_int(k, v, 1, 256),
     "auto_migrate": _as_bool,
     "secrets_dir": lambda k, v: Path(str(v)).expanduser(),
@@ -271,7 +296,22 @@ def build_config(values: Mapping[str, Any]) -> Config:
     networks = tuple(
         ipaddress.ip_network(item, strict=False) for item in converted.get("trusted_proxies", ())
     )
-    return Config(**converted, _networks=networks)
+    config = Config(**converted, _networks=networks)
+    _check_storage(config)
+    return config
+
+
+def _check_storage(config: Config) -> None:
+    """The S3 settings the driver cannot start without, named at load time."""
+    if config.storage_driver != "s3":
+        if config.blob_serving == "redirect":
+            raise ConfigError("blob_serving: redirect needs storage_driver: s3")
+        return
+    if config.blob_serving == "x-accel-redirect":
+        raise ConfigError("blob_serving: x-accel-redirect serves files; with s3 use redirect")
+    for key in ("s3_bucket", "s3_access_key_file", "s3_secret_key_file"):
+        if not getattr(config, key):
+            raise ConfigError(f"{key}: required with storage_driver: s3")
 
 
 def environment_overrides(environ: Mapping[str, str]) -> dict[str, str]:

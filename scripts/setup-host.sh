@@ -18,6 +18,7 @@ APT_PACKAGES=(
   slapd ldap-utils
   ca-certificates curl jq
   chromium chromium-driver
+  ceph-mon ceph-mgr ceph-osd radosgw ceph-common  # scripts/ceph-rgw.sh: the S3 tests' store
 )
 
 log() { printf '[setup] %s\n' "$*"; }

@@ -1,4 +1,5 @@
-"""Shared fixtures: real harbor-twisted processes on SQLite and on PostgreSQL."""
+"""Shared fixtures: real harbor-twisted processes on SQLite and on PostgreSQL, and (for the
+suites in S3_SUITES) on SQLite with blobs in a real Ceph RADOS Gateway."""
 
 from __future__ import annotations
 
@@ -7,10 +8,37 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.ceph_rgw import (
+    S3Account,
+    create_account,
+    remove_account,
+    start_gateway,
+    stop_gateway,
+)
 from tests.support.postgres import PostgresCluster, start_cluster
 from tests.support.server import RegistryServer, start_server
 
 BACKENDS = ["sqlite", "postgresql"]
+S3_BACKEND = "sqlite-s3"
+# The suites that also run with the S3 driver (the storage protocol's users); the rest of
+# the suite does not depend on the driver, so it runs on the filesystem only.
+S3_SUITES = ("tests/conformance/", "tests/api/test_storage.py", "tests/api/test_storage_s3.py")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Keep the S3 variant of `registry` only in the suites that exercise storage."""
+    kept, dropped = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on_s3 = callspec is not None and callspec.params.get("registry") == S3_BACKEND
+        path = item.nodeid.split("::", 1)[0]
+        if on_s3 and not any(path.startswith(suite) for suite in S3_SUITES):
+            dropped.append(item)
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 @pytest.fixture(scope="session")
@@ -27,14 +55,32 @@ def _database_url(backend: str, request: pytest.FixtureRequest) -> str:
     return cluster.create_database()
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
+@pytest.fixture(scope="session")
+def s3_account(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Account]:
+    """An S3 user of its own (keys made for this session, 0600) on the one-host Ceph RGW,
+    which is started if it is not running, and then stopped at the end."""
+    started = start_gateway()
+    account = create_account(tmp_path_factory.mktemp("s3-secrets"))
+    yield account
+    remove_account(account)
+    if started:
+        stop_gateway()
+
+
+@pytest.fixture(scope="session", params=[*BACKENDS, S3_BACKEND])
 def registry(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RegistryServer]:
-    """A harbor-twisted all-in-one process shared by the session, once per database."""
+    """A harbor-twisted all-in-one process shared by the session, once per database (and,
+    in S3_SUITES, once with its blobs in S3)."""
     backend = request.param
     data_dir: Path = tmp_path_factory.mktemp(f"registry-{backend}")
-    server = start_server(data_dir, _database_url(backend, request))
+    extra_env = None
+    if backend == S3_BACKEND:
+        account: S3Account = request.getfixturevalue("s3_account")
+        extra_env = account.env(s3_prefix="shared")
+        backend = "sqlite"
+    server = start_server(data_dir, _database_url(backend, request), extra_env)
     yield server
     assert server.stop() == 0, server.log_text()[-4000:]
 

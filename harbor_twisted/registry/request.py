@@ -21,6 +21,7 @@ from urllib.parse import parse_qs
 
 from twisted.internet import defer
 from twisted.internet.interfaces import IPushProducer
+from twisted.logger import Logger
 from twisted.web import http, server
 
 from harbor_twisted.common.names import Route, is_valid_name, route_path
@@ -33,6 +34,7 @@ from harbor_twisted.storage.base import UPLOAD_ID, UploadBusy, UploadMissing, Up
 from harbor_twisted.storage.digests import DEFAULT_ALGORITHM, InvalidDigest, parse_digest
 
 BODY_METHODS = (b"PUT", b"PATCH", b"POST")
+_log = Logger(namespace="harbor_twisted.registry.request")
 
 
 class RegistryRequest(server.Request):
@@ -142,7 +144,7 @@ class RegistryRequest(server.Request):
         opening = self._once_authorized(
             app.in_disk_thread, _open_for_append, app, route, digest_text, content_range, length
         )
-        return self._upload_body(opening)
+        return self._upload_body(app, opening)
 
     def _monolithic_sink(self, app: RegistryApp, route: Route, digest_text: str) -> BodySink:
         upload_id = str(uuid.uuid4())
@@ -150,12 +152,13 @@ class RegistryRequest(server.Request):
         opening = self._once_authorized(
             app.in_disk_thread, _create_and_open, app, route.name, upload_id, digest_text
         )
-        return self._upload_body(opening)
+        return self._upload_body(app, opening)
 
-    def _upload_body(self, opening: defer.Deferred[UploadWriter]) -> UploadBody:
+    def _upload_body(self, app: RegistryApp, opening: defer.Deferred[UploadWriter]) -> UploadBody:
         """Reading pauses until the upload is open (off the reactor, once per request)."""
         transport = cast(IPushProducer, self.channel.transport)  # a TCP or TLS transport
-        return UploadBody(opening, transport.pauseProducing, transport.resumeProducing)
+        return UploadBody(opening, transport.pauseProducing, transport.resumeProducing,
+                          functools.partial(_release_in_thread, app))
 
 
 def _open_for_append(
@@ -181,6 +184,13 @@ def _open_for_append(
         writer.close()
         raise
     return writer
+
+
+def _release_in_thread(app: RegistryApp, writer: UploadWriter) -> None:
+    """Close a writer nobody answers for, off the reactor (it may store a part); a failure
+    only loses bytes no response acknowledged."""
+    closing = app.in_disk_thread(writer.close)
+    closing.addErrback(lambda failure: _log.failure("closing an abandoned upload", failure))
 
 
 def _create_and_open(

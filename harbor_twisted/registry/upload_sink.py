@@ -13,12 +13,16 @@ from __future__ import annotations
 import errno
 import io
 from collections.abc import Callable
+from typing import cast
 
-from twisted.internet import defer
+from twisted.internet import defer, reactor
+from twisted.internet.interfaces import IReactorFromThreads
 from twisted.python.failure import Failure
 
 from harbor_twisted.registry.errors import RegistryError
 from harbor_twisted.storage.base import UploadWriter
+
+_reactor = cast(IReactorFromThreads, reactor)
 
 
 class BodySink:
@@ -80,21 +84,29 @@ class UploadBody(BodySink):
         opening: defer.Deferred[UploadWriter],
         pause: Callable[[], None],
         resume: Callable[[], None],
+        release: Callable[[UploadWriter], object] | None = None,
     ) -> None:
+        """``release``: closes a writer the handler will not get (a storage that talks to a
+        network closes in a thread); by default, here."""
         self.writer: UploadWriter | None = None
         self._problem: Exception | None = None  # the opening's RegistryError, or an OSError
         self._early: list[bytes] = []
         self._handed_out = False  # the handler owns the writer now (and closes it)
+        self._pause = pause
         self._resume = resume
+        self._release = release or (lambda writer: writer.close())
         self._ready: defer.Deferred[None] = defer.Deferred()
         pause()
         opening.addCallbacks(self._opened, self._failed)
 
     def _opened(self, writer: UploadWriter) -> None:
         if self.closed:  # the client went away meanwhile
-            writer.close()
+            self._release(writer)
         else:
             self.writer = writer
+            # the driver may pause the sender while it stores a part, and resume it from
+            # one of its threads
+            writer.throttle(self._pause, lambda: _reactor.callFromThread(self._resume))
             early, self._early = self._early, []
             for data in early:
                 self._append(data)
@@ -129,7 +141,7 @@ class UploadBody(BodySink):
         await self._ready
         if self._problem is not None:
             if self.writer is not None:
-                self.writer.close()
+                self._release(self.writer)
             raise self._problem if not isinstance(self._problem, OSError) else storage_error(
                 self._problem
             )
@@ -142,7 +154,7 @@ class UploadBody(BodySink):
         self.closed = True
         if self.writer is not None and not self._handed_out:
             try:
-                self.writer.close()
+                self._release(self.writer)
             except OSError as exc:
                 self._problem = self._problem or exc
 

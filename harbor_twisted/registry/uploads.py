@@ -117,7 +117,10 @@ async def _body_writer(request: RegistryRequest) -> UploadWriter | None:
 
 async def patch_upload(app: RegistryApp, request: RegistryRequest, route: Route) -> Response:
     writer = await _body_writer(request)
-    size = close_writer(writer) if writer is not None else await _current_size(app, route)
+    if writer is not None:  # stores what the driver still holds: off the reactor
+        size = await app.in_disk_thread(close_writer, writer)
+    else:
+        size = await _current_size(app, route)
     await app.db.run(registry_store.touch_upload, route.argument)
     return Response(
         202, _upload_headers(app, request, route, route.argument, size), content_length=0

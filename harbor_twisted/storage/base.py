@@ -7,13 +7,13 @@ body as it arrives. No path, file or URL of the driver's own leaks out; a blob i
 through a reader, a writer or, optionally, a redirect to where a proxy (nginx's X-Accel,
 an object store's pre-signed URL) serves it.
 
-The filesystem driver (filesystem.py) implements it today; an object-store driver will.
+The filesystem driver (filesystem.py) and the S3 driver (s3.py) implement it.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Protocol
@@ -104,6 +104,10 @@ class UploadWriter(Protocol):
 
     def write(self, data: bytes) -> None:
         """Append and hash. On an error nothing of this writer's stays stored; it raises."""
+
+    def throttle(self, pause: Callable[[], None], resume: Callable[[], None]) -> None:
+        """Let the driver pause the body's sender while it stores what it holds (an object
+        store uploading a part); ``resume`` may be called from any thread."""
 
     def close(self) -> None:
         """Flush and let go: the upload stays, for another writer to resume."""

@@ -19,10 +19,9 @@ import contextlib
 import fcntl
 import os
 import shutil
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from harbor_twisted.storage.base import (
     UPLOAD_ID,
@@ -35,6 +34,7 @@ from harbor_twisted.storage.base import (
     UploadMissing,
 )
 from harbor_twisted.storage.digests import DEFAULT_ALGORITHM, Digest, new_hasher
+from harbor_twisted.storage.running_hash import RunningHash, UploadHashes
 
 READ_SIZE = 1024 * 1024
 
@@ -71,40 +71,6 @@ class DigestLock:
         self.release()
 
 
-@dataclass
-class _RunningHash:
-    """An upload's hash as this process computed it, valid while it covers every byte."""
-
-    algorithm: str
-    hasher: Any  # None: unknown (written by another process), re-hash at commit
-    hashed_bytes: int
-
-    def current(self, size: int, algorithm: str) -> Digest | None:
-        if self.hasher is None or self.hashed_bytes != size or self.algorithm != algorithm:
-            return None
-        return Digest(self.algorithm, self.hasher.copy().hexdigest())
-
-
-@dataclass
-class _Uploads:
-    """Process-local: running hashes between one request's writer and the next, and which
-    uploads a writer holds (expiry leaves those alone)."""
-
-    hashes: dict[str, _RunningHash] = field(default_factory=dict)
-    writing: set[str] = field(default_factory=set)
-
-    def hash_for(self, upload_id: str, size: int, algorithm: str) -> _RunningHash:
-        state = self.hashes.get(upload_id)
-        if state is None or state.hashed_bytes != size or state.algorithm != algorithm:
-            hasher = new_hasher(algorithm) if size == 0 else None
-            state = _RunningHash(algorithm, hasher, size)
-            self.hashes[upload_id] = state
-        return state
-
-    def forget(self, upload_id: str) -> None:
-        self.hashes.pop(upload_id, None)
-
-
 class FileUploadWriter:
     """Appends to an upload's data file under an exclusive flock, hashing as it writes.
 
@@ -113,7 +79,7 @@ class FileUploadWriter:
     """
 
     def __init__(self, store: FilesystemBlobStore, upload_id: str, file: BinaryIO,
-                 state: _RunningHash) -> None:
+                 state: RunningHash) -> None:
         self._store = store
         self._upload_id = upload_id
         self._file: BinaryIO | None = file
@@ -147,6 +113,9 @@ class FileUploadWriter:
         if self._state.hasher is not None:
             self._state.hasher.update(data)
         self._state.hashed_bytes += len(data)
+
+    def throttle(self, pause: Callable[[], None], resume: Callable[[], None]) -> None:
+        """A local file keeps up with any sender: never paused."""
 
     def _roll_back(self) -> None:
         assert self._file is not None
@@ -220,7 +189,7 @@ class FilesystemBlobStore:
         self.upload_root = root / "uploads"
         self.lock_root = root / "locks"
         self.x_accel_prefix = x_accel_prefix  # nginx's internal location over blobs/
-        self.uploads = _Uploads()
+        self.uploads = UploadHashes()
 
     def prepare(self) -> None:
         for directory in (self.blob_root, self.upload_root, self.lock_root):
