@@ -22,7 +22,12 @@ BACKENDS = ["sqlite", "postgresql"]
 S3_BACKEND = "sqlite-s3"
 # The suites that also run with the S3 driver (the storage protocol's users); the rest of
 # the suite does not depend on the driver, so it runs on the filesystem only.
-S3_SUITES = ("tests/conformance/", "tests/api/test_storage.py", "tests/api/test_storage_s3.py")
+S3_SUITES = (
+    "tests/conformance/",
+    "tests/api/test_storage.py",
+    "tests/api/test_storage_s3.py",
+    "tests/e2e/test_docker_client.py",  # docker push and pull through S3
+)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from twisted.internet import defer
 from twisted.internet.interfaces import IPullProducer
+from twisted.logger import Logger
+from twisted.python.failure import Failure
 from twisted.web.http import Request
 from zope.interface import implementer
 
@@ -19,25 +24,44 @@ from harbor_twisted.storage.digests import Digest
 from harbor_twisted.web.http import Response, header
 
 READ_SIZE = 1024 * 1024
+_log = Logger(namespace="harbor_twisted.registry.blobs")
 
 
 @implementer(IPullProducer)
 class BlobProducer:
-    """Streams ``length`` bytes of an open blob in large reads, as the consumer drains."""
+    """Streams ``length`` bytes of an open blob in large reads, as the consumer drains.
 
-    def __init__(self, handle: BlobReader, length: int) -> None:
+    Each read runs in a disk thread (an object store's reader waits on the network), and
+    its chunk is written when it arrives: the transport asks again once it has sent it.
+    """
+
+    def __init__(self, handle: BlobReader, length: int,
+                 read_off_reactor: Callable[..., defer.Deferred[bytes]]) -> None:
         self.handle = handle
         self.remaining = length
         self.consumer: Request | None = None  # the request: a consumer that finishes
+        self._read_off_reactor = read_off_reactor
+        self._reading = False
 
     def start(self, consumer: Request) -> None:
         self.consumer = consumer
         consumer.registerProducer(self, False)
 
     def resumeProducing(self) -> None:  # noqa: N802 - twisted's name
-        if self.consumer is None:
+        if self.consumer is None or self._reading:
             return
-        chunk = self.handle.read(min(READ_SIZE, self.remaining)) if self.remaining else b""
+        if not self.remaining:
+            self._deliver(b"")
+            return
+        self._reading = True
+        reading = self._read_off_reactor(self.handle.read, min(READ_SIZE, self.remaining))
+        reading.addCallbacks(self._deliver, self._failed)
+
+    def _deliver(self, chunk: bytes) -> None:
+        self._reading = False
+        if self.consumer is None:  # stopped meanwhile
+            self.handle.close()
+            return
         if chunk:
             self.remaining -= len(chunk)
             self.consumer.write(chunk)
@@ -47,9 +71,21 @@ class BlobProducer:
             consumer.unregisterProducer()
             consumer.finish()
 
+    def _failed(self, failure: Failure) -> None:
+        """The storage failed mid-body: the status is sent, so only cutting the connection
+        tells the client the blob is incomplete."""
+        self._reading = False
+        _log.failure("reading a blob failed", failure)
+        consumer, self.consumer = self.consumer, None
+        self.handle.close()
+        if consumer is not None:
+            consumer.unregisterProducer()
+            consumer.loseConnection()
+
     def stopProducing(self) -> None:  # noqa: N802 - twisted's name
         self.consumer = None
-        self.handle.close()
+        if not self._reading:
+            self.handle.close()
 
 
 async def _stored_size(app: RegistryApp, route: Route, digest: Digest) -> int:
@@ -90,7 +126,7 @@ async def head_or_get_blob(
         raise RegistryError(
             "BLOB_UNKNOWN", "blob content is missing from storage", {"digest": str(digest)}
         ) from None
-    producer = BlobProducer(handle, end - start + 1)
+    producer = BlobProducer(handle, end - start + 1, app.in_disk_thread)
     if byte_range is None:
         return Response(200, headers, producer=producer, content_length=size)
     headers["Content-Range"] = f"bytes {start}-{end}/{size}"

@@ -6,6 +6,7 @@ layout, an upload resumed by another host after a kill, expiry, GC and redirects
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import signal
@@ -200,3 +201,49 @@ def test_a_key_file_others_can_read_is_refused_at_start(start_registry, s3_accou
     exposed.chmod(mode)
     with pytest.raises(RuntimeError, match="readable by its owner only"):
         start_registry(s3_account.env(s3_secret_key_file=str(exposed)))
+
+
+def _rss_kib(pid: int) -> int:
+    for line in open(f"/proc/{pid}/status", encoding="ascii"):  # noqa: SIM115
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _spooled_bytes(pid: int) -> int:
+    """What the process holds in spool files (unlinked temporary files under s3-spool)."""
+    total = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            if "s3-spool" in os.readlink(f"/proc/{pid}/fd/{fd}"):
+                total += os.stat(f"/proc/{pid}/fd/{fd}").st_size
+        except FileNotFoundError:
+            continue
+    return total
+
+
+def test_a_streamed_layer_keeps_memory_and_spool_bounded(start_registry, s3_account):
+    """Docker's way (one chunked PATCH, no length): 80 MiB through 5 MiB parts, the server's
+    RSS flat and its spool never above two parts and a read."""
+    server, _ = _on_s3(start_registry, s3_account)
+    block, blocks = os.urandom(MiB), 80
+    digest = hashlib.sha256()
+    baseline, peak_rss, peak_spool = _rss_kib(server.pid), 0, 0
+
+    def body():
+        nonlocal peak_rss, peak_spool
+        for _ in range(blocks):
+            digest.update(block)
+            peak_rss = max(peak_rss, _rss_kib(server.pid))
+            peak_spool = max(peak_spool, _spooled_bytes(server.pid))
+            for i in range(0, MiB, 32 * 1024):
+                yield block[i:i + 32 * 1024]
+
+    location = _start(server.url, "library/stream")
+    assert admin_http.patch(server.url + location, data=body(), timeout=300).status_code == 202
+    done = admin_http.put(server.url + location,
+                          params={"digest": "sha256:" + digest.hexdigest()}, timeout=300)
+    assert done.status_code == 201, done.text
+    assert peak_spool <= 2 * 5 * MiB + MiB, f"spool peaked at {peak_spool / MiB:.1f} MiB"
+    assert peak_spool > 0
+    assert (peak_rss - baseline) < 50 * 1024, f"RSS grew by {(peak_rss - baseline) // 1024} MiB"
