@@ -64,7 +64,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="none",
         help="token: ours runs Docker token auth (Distribution stays anonymous, which favours it)",
     )
-    parser.add_argument("--theirs-bin", type=Path, default=servers.DISTRIBUTION_BIN)
+    parser.add_argument("--theirs-bin", type=Path, help="binary for 'theirs' (default by kind)")
+    parser.add_argument(
+        "--theirs",
+        choices=servers.KINDS,
+        default="distribution",
+        help="what runs in the 'theirs' column; 'harbor' compares two configurations of ours "
+        "(e.g. --ours-set storage_driver=s3 ... against the filesystem)",
+    )
+    parser.add_argument(
+        "--theirs-set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="with --theirs harbor: set a key in that server's config file",
+    )
     parser.add_argument("--blob-mib", type=int, help="big blob size (default 256, quick 64)")
     parser.add_argument("--rss-mib", type=int, help="RSS-test blob size (default 2048, quick 512)")
     parser.add_argument(
@@ -105,8 +119,7 @@ def config_overrides(items: list[str]) -> dict[str, object]:
 
 
 def server_specs(args: argparse.Namespace) -> list[ServerSpec]:
-    default_ours = servers.HARBOR_BIN if args.ours == "harbor" else servers.DISTRIBUTION_BIN
-    ours_binary = args.ours_bin or default_ours
+    ours_binary = args.ours_bin or _default_binary(args.ours)
     return [
         ServerSpec(
             LABELS[0],
@@ -114,12 +127,28 @@ def server_specs(args: argparse.Namespace) -> list[ServerSpec]:
             ours_binary,
             {"registry_auth": args.ours_auth, **config_overrides(args.ours_set)},
         ),
-        ServerSpec(label=LABELS[1], kind="distribution", binary=args.theirs_bin),
+        ServerSpec(
+            LABELS[1],
+            args.theirs,
+            args.theirs_bin or _default_binary(args.theirs),
+            {"registry_auth": args.ours_auth, **config_overrides(args.theirs_set)}
+            if args.theirs == "harbor" else {},
+        ),
     ]
+
+
+def _default_binary(kind: str) -> Path:
+    return servers.HARBOR_BIN if kind == "harbor" else servers.DISTRIBUTION_BIN
+
+
+def _storage_of(spec: ServerSpec) -> str:
+    return str(spec.overrides.get("storage_driver", "filesystem"))
 
 
 def column_headers(specs: list[ServerSpec]) -> tuple[str, str]:
     ours, theirs = specs
+    if ours.kind == theirs.kind == "harbor":  # two configurations: name their storage
+        return f"ours[{_storage_of(ours)}]", f"ours[{_storage_of(theirs)}]"
     first = "ours" if ours.kind == "harbor" else f"ours[{ours.kind}]"
     return first, theirs.kind
 

@@ -202,8 +202,8 @@ async def _finish(
             "provided digest did not match uploaded content",
             {"expected": str(exc.expected), "actual": str(exc.actual)},
         ) from None
-    finally:
-        writer.close()
+    finally:  # a driver may still store a part here: off the reactor
+        await app.in_disk_thread(writer.close)
     return _blob_created(app, request, route, expected)
 
 

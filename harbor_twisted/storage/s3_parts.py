@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Protocol
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 
 READ_SIZE = 1024 * 1024
 DELETE_BATCH = 1000  # DeleteObjects' limit
+COPY_THREADS = 4  # parts copied at once when a blob is assembled (the copying is S3's work)
 
 
 @dataclass
@@ -90,14 +92,18 @@ def _multipart_copy(ctx: S3Context, upload_id: str, parts: list[Part], target: s
     part, at least 5 MiB); the blob appears at completion, atomically."""
     bucket = ctx.bucket
     multipart = ctx.client.create_multipart_upload(Bucket=bucket, Key=target)["UploadId"]
+
+    def copy(numbered: tuple[int, Part]) -> CompletedPartTypeDef:
+        number, part = numbered
+        copied = ctx.client.upload_part_copy(
+            Bucket=bucket, Key=target, UploadId=multipart, PartNumber=number,
+            CopySource={"Bucket": bucket, "Key": ctx.layout.part(upload_id, part.start)},
+        )
+        return {"PartNumber": number, "ETag": copied["CopyPartResult"]["ETag"]}
+
     try:
-        completed: list[CompletedPartTypeDef] = []
-        for number, part in enumerate(parts, start=1):
-            copied = ctx.client.upload_part_copy(
-                Bucket=bucket, Key=target, UploadId=multipart, PartNumber=number,
-                CopySource={"Bucket": bucket, "Key": ctx.layout.part(upload_id, part.start)},
-            )
-            completed.append({"PartNumber": number, "ETag": copied["CopyPartResult"]["ETag"]})
+        with ThreadPoolExecutor(COPY_THREADS, thread_name_prefix="s3-copy") as pool:
+            completed = list(pool.map(copy, enumerate(parts, start=1)))
         ctx.client.complete_multipart_upload(
             Bucket=bucket, Key=target, UploadId=multipart, MultipartUpload={"Parts": completed}
         )
