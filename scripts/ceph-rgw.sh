@@ -184,7 +184,7 @@ stop() {
 case ${1:-} in
   start) start ;;
   stop) stop ;;
-  status) s3_answers ;;
+  status) running client.rgw.a && s3_answers ;;  # this directory's gateway, not another
   wipe) stop; rm -rf "$DIR" ;;
   *) echo "usage: $0 start|stop|status|wipe" >&2; exit 2 ;;
 esac

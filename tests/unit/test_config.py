@@ -6,6 +6,7 @@ import pytest
 
 from harbor_twisted.config import ConfigError, build_config, load_config
 from harbor_twisted.db.migrate import head_revision
+from harbor_twisted.storage.drivers import s3_settings
 
 
 def test_defaults_put_sqlite_in_the_data_directory(tmp_path):
@@ -47,12 +48,36 @@ def test_postgresql_url_gets_the_psycopg_driver():
         ({"upload_expiry_seconds": 0}, "upload_expiry_seconds"),
         ({"auto_migrate": "perhaps"}, "auto_migrate"),
         ({"colour": "blue"}, "colour"),
+        ({"storage_driver": "nfs"}, "storage_driver"),
+        ({"s3_part_size_mb": 4}, "s3_part_size_mb"),
+        ({"s3_endpoint": "rgw:7480"}, "s3_endpoint"),
+        ({"blob_serving": "redirect"}, "blob_serving"),  # a filesystem has no URL to sign
+        ({"storage_driver": "s3", "s3_access_key_file": "a", "s3_secret_key_file": "s"},
+         "s3_bucket"),
+        ({"storage_driver": "s3", "s3_bucket": "b", "s3_secret_key_file": "s"},
+         "s3_access_key_file"),
+        ({"storage_driver": "s3", "s3_bucket": "b", "s3_access_key_file": "a",
+          "s3_secret_key_file": "s", "blob_serving": "x-accel-redirect"}, "blob_serving"),
     ],
 )
 def test_bad_setting_is_refused_with_its_key_named(values, key):
     with pytest.raises(ConfigError) as raised:
         build_config(values)
     assert str(raised.value).startswith(f"{key}:")
+
+
+def test_s3_settings_with_key_files_relative_to_the_secrets_directory(tmp_path):
+    config = build_config({
+        "storage_driver": "s3", "s3_bucket": "blobs", "s3_part_size_mb": "8",
+        "s3_access_key_file": "s3_access_key", "s3_secret_key_file": "/etc/ht/secret",
+        "secrets_dir": str(tmp_path), "blob_serving": "redirect", "s3_path_style": "false",
+    })
+    settings = s3_settings(config)
+    assert settings.part_size == 8 * 1024 * 1024
+    assert settings.access_key_file == tmp_path / "s3_access_key"
+    assert str(settings.secret_key_file) == "/etc/ht/secret"
+    assert (config.storage_driver, settings.path_style, settings.region) == ("s3", False,
+                                                                             "us-east-1")
 
 
 def test_bad_environment_override_names_the_key():
