@@ -69,10 +69,14 @@ class S3UploadWriter:
         self._pause: Callable[[], None] | None = None
         self._resume: Callable[[], None] | None = None
         self._paused = False
-        ctx.uploads.writing.add(upload_id)
         if parts and parts[-1].size < ctx.part_size:  # a short last part: grow it
-            read_part(ctx, upload_id, parts[-1], self._spool)
+            try:
+                read_part(ctx, upload_id, parts[-1], self._spool)
+            except BaseException:
+                self._spool.close()  # the caller releases the lock
+                raise
             self._spool_start, self._spool_len = parts[-1].start, parts[-1].size
+        ctx.uploads.writing.add(upload_id)
 
     def _new_spool(self) -> IO[bytes]:
         return tempfile.TemporaryFile(dir=self._ctx.spool_dir)  # kept open: the writer closes it
