@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from harbor_twisted.portal.pages import (
     account,
     admin,
+    certificate,
     immutability,
     project,
     projects,
@@ -50,6 +51,7 @@ ROUTES = (
     _route("GET", r"/projects", projects.list_projects),
     _route("POST", r"/projects", projects.create_project),
     _route("GET", r"/search", search.search),
+    _route("GET", r"/certificate", certificate.certificate, public=True),
     _route("GET", _PROJECT, project.repositories),
     _route("GET", _PROJECT + r"/members", project.members),
     _route("POST", _PROJECT + r"/members", project.add_member),

@@ -23,6 +23,7 @@ from tests.support import ldap_directory as example
 from tests.support.images import docker, docker_daemon_problem, ensure_multilayer_image
 from tests.support.server import RegistryServer, start_server
 from tests.support.slapd import Slapd, slapd_problem
+from tests.support.tls_ca import make_server_certificate
 
 pytestmark = pytest.mark.docker
 
@@ -58,7 +59,9 @@ def server(directory: Slapd, tmp_path_factory: pytest.TempPathFactory
            ) -> Iterator[RegistryServer]:
     data_dir = tmp_path_factory.mktemp("portal-registry")
     example.write_search_password(data_dir / "secrets" / "ldap_search_password")
-    started = start_server(data_dir, "", example.ldap_settings(directory))
+    ca_file = make_server_certificate(tmp_path_factory.mktemp("portal-tls")).ca_file
+    started = start_server(data_dir, "", {**example.ldap_settings(directory),
+                                          "HT_CA_CERTIFICATE_FILE": str(ca_file)})
     yield started
     assert started.stop() == 0, started.log_text()[-4000:]
 
@@ -92,6 +95,11 @@ def test_ldap_user_signs_in_through_the_form(browser: Browser) -> None:
     browser.find("#sign-in")
     assert browser.path().startswith("/harbor/sign-in?next=")
     browser.check_page("sign-in")
+    browser.click("#certificate-link")
+    assert browser.find("#download-ca").get_attribute("href").endswith(
+        "/api/v2.0/systeminfo/getcert")
+    browser.check_page("certificate")
+    browser.open("/harbor/sign-in?next=%2Fharbor%2Fprojects")
     browser.fill("#principal", example.CAROL.uid)
     browser.fill("#password", "not-the-password")
     browser.click("#sign-in")

@@ -564,3 +564,30 @@ def test_every_answer_is_a_page_with_the_security_headers(registry) -> None:
     head = pages.http.head(registry.url + "/harbor/sign-in", timeout=30)
     assert head.status_code == 200 and head.content == b""
     assert int(head.headers["Content-Length"]) > 0
+
+
+def test_ca_certificate_is_offered_as_harbor_does(start_registry, tmp_path) -> None:
+    """``ca_certificate_file`` set: getcert answers the PEM to anyone as a ca.crt download,
+    systeminfo says so, and the portal's certificate page links it (signed in or not)."""
+    import requests
+
+    from tests.support.tls_ca import make_server_certificate
+
+    ca_file = make_server_certificate(tmp_path / "tls").ca_file
+    server = start_registry({"HT_CA_CERTIFICATE_FILE": str(ca_file)})
+    download = requests.get(f"{server.url}/api/v2.0/systeminfo/getcert", timeout=30)
+    assert download.status_code == 200
+    assert download.content == ca_file.read_bytes()
+    assert download.headers["Content-Type"] == "application/octet-stream"
+    assert download.headers["Content-Disposition"] == 'attachment; filename="ca.crt"'
+    info = requests.get(f"{server.url}/api/v2.0/systeminfo", timeout=30,
+                        auth=("admin", server.admin_password)).json()
+    assert info["has_ca_root"] is True
+    page = PageClient(server.url).get("/harbor/certificate")
+    assert page.status_code == 200
+    assert 'href="/api/v2.0/systeminfo/getcert"' in page.text
+    assert f"/etc/docker/certs.d/{server.host}" in page.text
+    ca_file.unlink()  # gone since: nothing to offer, and the page says so
+    assert requests.get(f"{server.url}/api/v2.0/systeminfo/getcert",
+                        timeout=30).status_code == 404
+    assert 'id="no-ca"' in PageClient(server.url).get("/harbor/certificate").text
