@@ -260,6 +260,13 @@ def test_admin_runs_garbage_collection_and_reads_its_log(browser: Browser,
         browser.find("h1")
         browser.check_page(name)
     assert Story.project in browser.text()  # the audit log names the project created above
+    browser.open("/harbor/admin/authentication")
+    browser.click("#test-ldap")
+    browser.wait_for_text(".flash-notice", "LDAP connection works")
+    browser.check_page("admin-authentication")
+    browser.open("/harbor/admin/authentication/switch?to=db_auth")  # the dry run only
+    assert example.CAROL.uid in browser.find("#switch-needs-reset").text
+    browser.check_page("admin-auth-switch")
     browser.open("/harbor/admin/gc")
     browser.click("#gc-run")
     browser.wait_for_text(".flash-notice", "Garbage collection started.")
