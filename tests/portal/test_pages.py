@@ -409,6 +409,15 @@ def test_artifact_page_lists_its_accessories(registry, admin_pages: PageClient) 
         f"/harbor/projects/{project}/repositories/signed/-/artifacts/{image.digest}")
     assert 'id="accessories"' in page.text
     assert "Signature (cosign)" in page.text and sha256(referrer)[:19] in page.text
+    # the REST list gives them too with Harbor's with_accessory, and only then
+    listed = admin.get(f"/projects/{project}/repositories/signed/artifacts",
+                       params={"with_accessory": "true"}).json()
+    subject = next(a for a in listed if a["digest"] == image.digest)
+    assert [(x["digest"], x["type"], x["subject_artifact_id"], x["subject_artifact_repo"])
+            for x in subject["accessories"]] == [
+        (sha256(referrer), "signature.cosign", subject["id"], repo)]
+    plain = admin.get(f"/projects/{project}/repositories/signed/artifacts").json()
+    assert all("accessories" not in a for a in plain)
 
 
 def test_webhooks_tab_adds_and_deletes_a_policy_keeping_the_auth_header_secret(
