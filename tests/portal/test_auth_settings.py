@@ -127,3 +127,48 @@ def test_the_page_and_its_forms_are_for_system_admins_only(registry) -> None:
     token = pages.csrf()
     for path in (AUTH, AUTH + "/ping", AUTH + "/switch"):
         assert pages.post(path, {"_csrf": token, "to": "ldap_auth"}).status_code == 403
+
+
+def test_test_connection_to_a_silent_server_fails_within_the_timeout_off_the_reactor(
+        registry) -> None:
+    """A directory that never answers: the page says so within ``ldap_timeout`` while the
+    service keeps answering others (the LDAP work runs in a thread)."""
+    import socket
+    import threading
+    import time
+
+    silent = socket.socket()  # accepts connections (the backlog) but never answers
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    try:
+        pages = PageClient(registry.url)
+        assert pages.sign_in("admin", registry.admin_password).status_code == 303
+        form = {**_form_as_shown(pages.get(AUTH).text), "ldap_timeout": "2",
+                "ldap_url": f"ldap://127.0.0.1:{silent.getsockname()[1]}",
+                "ldap_base_dn": "dc=example,dc=org", "ldap_search_dn": ""}
+        answers: list[float] = []
+
+        def meanwhile() -> None:
+            time.sleep(0.5)
+            started = time.monotonic()
+            assert requests.get(f"{registry.url}/api/v2.0/ping", timeout=30).ok
+            answers.append(time.monotonic() - started)
+
+        other = threading.Thread(target=meanwhile)
+        started = time.monotonic()
+        other.start()
+        tested = pages.submit(AUTH + "/ping", form, AUTH)
+        elapsed = time.monotonic() - started
+        other.join()
+        shown = _flash_after(pages, tested)
+        assert "LDAP connection failed" in shown
+        assert 1.5 < elapsed < 10, (elapsed, shown)
+        assert answers and answers[0] < 1.5, answers
+        assert admin_ldap_url(registry) != form["ldap_url"]  # tested, not saved
+    finally:
+        silent.close()
+
+
+def admin_ldap_url(registry) -> str:
+    admin = Client(registry.url, ("admin", registry.admin_password))
+    return admin.get("/configurations").json()["ldap_url"]["value"]
