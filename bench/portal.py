@@ -1,5 +1,5 @@
-"""List endpoints at registry scale: fill a database through the models, then time what a
-portal asks for, on SQLite and on PostgreSQL.
+"""List endpoints and portal pages at registry scale: fill a database through the models,
+then time what a portal asks for and the pages it renders, on SQLite and on PostgreSQL.
 
     .venv/bin/python bench/portal.py                    # both databases, full size
     .venv/bin/python bench/portal.py --databases sqlite --rounds 9
@@ -12,6 +12,9 @@ repositories of one artifact in project ``many``, 1,000 more projects, and 1,000
 rows (mostly pulls of ``library/big``). Databases are cached under ``build/portal-bench/``
 by schema revision and size, so a rerun only times. PostgreSQL runs as a throwaway cluster
 (Debian's binaries, as the tests start it) whose data directory is kept there too.
+
+The portal's pages are timed the same way, signed in through the login form (a session
+cookie, as a browser holds it); their hash covers the page without its CSRF token.
 
 Each endpoint is asked once to warm up, then ``--rounds`` times; the table shows the median
 wall time of the request on loopback (keep-alive, Basic auth cached by the server), the
@@ -26,6 +29,7 @@ import hashlib
 import json
 import os
 import pwd
+import re
 import shutil
 import signal
 import socket
@@ -480,21 +484,62 @@ def endpoints(sizes: Sizes) -> list[tuple[str, str]]:
     ]
 
 
+def pages(sizes: Sizes, digest: str) -> list[tuple[str, str]]:
+    """(label, path) of the portal's pages over the same data (``digest``: an artifact of
+    library/big)."""
+    big = "/harbor/projects/library/repositories/big"
+    listed = sizes.artifacts - 2 * sizes.indexes
+    return [
+        ("page projects p1", "/harbor/projects"),
+        ("page projects last", f"/harbor/projects?page={-(-(sizes.projects + 2) // 15)}"),
+        ("page projects name~", "/harbor/projects?name=proj-09"),
+        ("page project(many) p1", "/harbor/projects/many"),
+        ("page project(many) last",
+         f"/harbor/projects/many?page={-(-sizes.repositories // 15)}"),
+        ("page project(many) name~", "/harbor/projects/many?name=repo-09"),
+        ("page repository p1", big),
+        ("page repository last", f"{big}?page={-(-listed // 15)}"),
+        ("page repository oldest", f"{big}?sort=push_time"),
+        ("page repository tag~t9999", f"{big}?tag=t9999"),
+        ("page repository untagged", f"{big}?show=untagged"),
+        ("page artifact", f"{big}/-/artifacts/{digest}"),
+        ("page project logs", "/harbor/projects/library/logs"),
+        ("page audit log p1", "/harbor/admin/audit-log"),
+        ("page audit log last", f"/harbor/admin/audit-log?page={-(-sizes.audit // 15)}"),
+        ("page audit operation", "/harbor/admin/audit-log?operation=create"),
+        ("page search", "/harbor/search?q=repo-099"),
+    ]
+
+
+def _timed(session: requests.Session, url: str, rounds: int, label: str) -> tuple:
+    answer = session.get(url, timeout=600, allow_redirects=False)
+    samples = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        answer = session.get(url, timeout=600, allow_redirects=False)
+        samples.append(time.perf_counter() - started)
+    body = re.sub(rb'name="_csrf" value="[^"]*"', b"", answer.content)
+    result = (statistics.median(samples) * 1000, answer.status_code,
+              answer.headers.get("X-Total-Count", ""), hashlib.sha256(body).hexdigest()[:8])
+    print(f"  {label:28} {result[0]:9.1f} ms", flush=True)
+    return result
+
+
 def time_endpoints(server: Server, sizes: Sizes, rounds: int) -> dict[str, tuple]:
     session = requests.Session()
     session.auth = ("admin", PASSWORD)
-    results: dict[str, tuple] = {}
-    for label, path in endpoints(sizes):
-        answer = session.get(server.url + path, timeout=600)
-        samples = []
-        for _ in range(rounds):
-            started = time.perf_counter()
-            answer = session.get(server.url + path, timeout=600)
-            samples.append(time.perf_counter() - started)
-        body_hash = hashlib.sha256(answer.content).hexdigest()[:8]
-        results[label] = (statistics.median(samples) * 1000, answer.status_code,
-                          answer.headers.get("X-Total-Count", ""), body_hash)
-        print(f"  {label:28} {results[label][0]:9.1f} ms", flush=True)
+    results = {label: _timed(session, server.url + path, rounds, label)
+               for label, path in endpoints(sizes)}
+    first = session.get(f"{server.url}/api/v2.0/projects/library/repositories/big/artifacts"
+                        "?page=1&page_size=1", timeout=600).json()
+    browser = requests.Session()
+    browser.headers["Accept"] = "text/html"
+    signed_in = browser.post(f"{server.url}/c/login", timeout=60, allow_redirects=False,
+                             data={"principal": "admin", "password": PASSWORD})
+    if signed_in.status_code != 303 or "sid" not in browser.cookies:
+        raise RuntimeError(f"the portal's sign-in answered {signed_in.status_code}")
+    for label, path in pages(sizes, first[0]["digest"]):
+        results[label] = _timed(browser, server.url + path, rounds, label)
     return results
 
 
@@ -533,7 +578,7 @@ def main() -> int:
     kinds = list(table)
     print()
     print(f"{'endpoint':28}" + "".join(f" {k:>10} ms  total/hash       " for k in kinds))
-    for label, _ in endpoints(sizes):
+    for label in table[kinds[0]] if kinds else []:
         cells = []
         for kind in kinds:
             ms, status, total, body = table[kind][label]

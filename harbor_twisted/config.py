@@ -110,6 +110,9 @@ class Config:
     session_max_seconds: int = 8 * 3600
     # how often each process re-reads the system settings other processes may have changed
     settings_refresh_seconds: int = 10
+    # the CA that signed this registry's TLS certificate (PEM), offered for download at
+    # GET /api/v2.0/systeminfo/getcert; unset or missing: there is none to offer
+    ca_certificate_file: Path | None = None
     _networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(
         default=(), repr=False, compare=False
     )
@@ -283,6 +286,7 @@ _CONVERTERS: dict[str, Any] = {
     "session_idle_seconds": lambda k, v: _as_int(k, v, 1, 7 * 24 * 3600),
     "session_max_seconds": lambda k, v: _as_int(k, v, 1, 30 * 24 * 3600),
     "settings_refresh_seconds": lambda k, v: _as_int(k, v, 1, 3600),
+    "ca_certificate_file": lambda k, v: Path(str(v)).expanduser(),
 }
 
 KNOWN_KEYS = tuple(f.name for f in fields(Config) if not f.name.startswith("_"))

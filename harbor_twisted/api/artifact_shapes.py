@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from harbor_twisted.api.shapes import iso
+from harbor_twisted.core.accessories import Accessory
 from harbor_twisted.core.artifacts import ArtifactView, ReferenceView, TagView
 from harbor_twisted.db.repository_store import RepositoryRecord
 
@@ -101,4 +102,16 @@ def artifact(view: ArtifactView, with_label: bool = False) -> dict[str, Any]:
         shown["tags"] = [tag(t) for t in view.tags] or None
     if with_label:
         shown["labels"] = None
+    if view.accessories is not None:
+        shown["accessories"] = [accessory(a) for a in view.accessories] or None
     return shown
+
+
+def accessory(item: Accessory) -> dict[str, Any]:
+    """Harbor's ``Accessory``."""
+    return {"id": item.id, "artifact_id": item.artifact_id,
+            "subject_artifact_id": item.subject_artifact_id,
+            "subject_artifact_digest": item.subject_artifact_digest,
+            "subject_artifact_repo": item.subject_artifact_repo, "size": item.size,
+            "digest": item.digest, "type": item.type, "icon": "",
+            "creation_time": _time(item.creation_time)}

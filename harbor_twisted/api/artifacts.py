@@ -1,8 +1,9 @@
 """``/projects/{p}/repositories/{r}/artifacts``: artifacts and their tags.
 
-``with_tag`` (default true) and ``with_label`` shape the answer; ``with_scan_overview``,
-``with_signature``, ``with_immutable_status`` and ``with_accessory`` are accepted and have
-nothing to add yet.
+``with_tag`` (default true), ``with_label`` and ``with_accessory`` (each artifact's
+signatures and SBOMs: the artifacts whose ``subject`` it is) shape the answer;
+``with_scan_overview``, ``with_signature`` and ``with_immutable_status`` are accepted and
+have nothing to add yet.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ class ArtifactsApi:
         call.bool_arg("with_scan_overview")  # validated; no scanner yet
         views, total = await self.artifacts.list(
             call.principal, call.params["project"], call.params["repository"], listing,
-            _with_tag(call))
+            _with_tag(call), bool(call.bool_arg("with_accessory")))
         return paged(call, [artifact(v, with_label) for v in views], total, listing.page,
                      listing.page_size)
 

@@ -23,6 +23,7 @@ class Reply:
     status: int = 200
     body: Any = None  # anything json.dumps takes; None sends no body
     text: str | None = None  # a text/plain body instead
+    data: bytes | None = None  # raw bytes instead (a download): headers name their type
     headers: dict[str, str] = field(default_factory=dict)
 
 

@@ -73,7 +73,9 @@ class ApiResource(AsyncResource):
 
 def _response(reply: Reply) -> Response:
     response = Response(reply.status, dict(reply.headers))
-    if reply.text is not None:
+    if reply.data is not None:
+        response.body = reply.data
+    elif reply.text is not None:
         response.body = reply.text.encode("utf-8")
         response.headers["Content-Type"] = "text/plain; charset=utf-8"
     elif reply.body is not None:

@@ -1,4 +1,4 @@
-"""``/health``, ``/ping`` and ``/systeminfo``."""
+"""``/health``, ``/ping``, ``/systeminfo`` and ``/systeminfo/getcert``."""
 
 from __future__ import annotations
 
@@ -16,7 +16,9 @@ from harbor_twisted import __version__
 from harbor_twisted.api.call import Call, Reply
 from harbor_twisted.api.routing import Router
 from harbor_twisted.api.services import Services
+from harbor_twisted.core.ca_certificate import read_ca_certificate
 from harbor_twisted.db import settings_store
+from harbor_twisted.web.errors import ApiError
 from harbor_twisted.web.http import request_base_url
 
 log = Logger(namespace="harbor_twisted.api.system")
@@ -30,6 +32,7 @@ def register(router: Router, services: Services) -> None:
     router.add("/health", GET=lambda call: health(services, call))
     router.add("/ping", GET=ping)
     router.add("/systeminfo", GET=lambda call: systeminfo(services, call))
+    router.add("/systeminfo/getcert", GET=lambda call: get_cert(services, call))
 
 
 async def ping(call: Call) -> Reply:
@@ -115,10 +118,21 @@ async def systeminfo(services: Services, call: Call) -> Reply:
             "project_creation_restriction": settings.get(
                 "project_creation_restriction", "everyone"),
             "read_only": bool(settings.get("read_only")),
-            "has_ca_root": False,
+            "has_ca_root": await read_ca_certificate(services.config) is not None,
             "with_notary": False,
             "with_chartmuseum": False,
             "notification_enable": False,
             "registry_storage_provider_name": "filesystem",
         })
     return Reply(body=info)
+
+
+async def get_cert(services: Services, call: Call) -> Reply:
+    """The CA that signed the registry's certificate, as Harbor offers it: a ``ca.crt``
+    download for anyone (clients fetch it before they trust the server), 404 when none."""
+    pem = await read_ca_certificate(services.config)
+    if pem is None:
+        raise ApiError(404, "this registry has no CA certificate to offer")
+    return Reply(data=pem, headers={
+        "Content-Type": "application/octet-stream",
+        "Content-Disposition": 'attachment; filename="ca.crt"'})

@@ -9,6 +9,17 @@ from twisted.web.iweb import IRequest
 from harbor_twisted.config import Config
 
 
+def peer_address(request: IRequest) -> str:
+    """The address of the connection's other end (a proxy's, when behind one)."""
+    return getattr(request.getClientAddress(), "host", "") or ""
+
+
+def from_trusted_proxy(config: Config, request: IRequest) -> bool:
+    """Whether the peer is a trusted proxy, whose ``X-Forwarded-*`` headers count."""
+    host = peer_address(request)
+    return bool(host) and config.is_trusted_proxy(host)
+
+
 def client_address(config: Config, request: IRequest) -> str:
     """The peer, or — when the peer is a trusted proxy — the nearest address in
     ``X-Forwarded-For`` that is not itself a trusted proxy.
@@ -16,8 +27,8 @@ def client_address(config: Config, request: IRequest) -> str:
     Taking the leftmost entry would let a client forge its address through a proxy that
     appends to the header.
     """
-    host = getattr(request.getClientAddress(), "host", "") or ""
-    if not host or not config.is_trusted_proxy(host):
+    host = peer_address(request)
+    if not from_trusted_proxy(config, request):
         return host
     forwarded = request.getHeader("x-forwarded-for")
     if not forwarded:

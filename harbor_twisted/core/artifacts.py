@@ -9,7 +9,7 @@ garbage collection. Every change writes its audit row in its own transaction.
 from __future__ import annotations
 
 import builtins
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +18,7 @@ from twisted.internet import threads
 
 from harbor_twisted.common.names import is_valid_tag
 from harbor_twisted.core import artifact_info, immutability
+from harbor_twisted.core.accessories import Accessory, accessories_of
 from harbor_twisted.core.artifact_info import Child
 from harbor_twisted.core.audit import Actor, listed
 from harbor_twisted.core.errors import Conflict, Invalid, NotFound, PreconditionFailed
@@ -63,6 +64,7 @@ class ArtifactView:
     tags: list[TagView] | None  # None when not asked for
     references: list[ReferenceView]
     extra_attrs: dict[str, Any] = field(default_factory=dict)
+    accessories: list[Accessory] | None = None  # None when not asked for (with_accessory)
 
 
 @dataclass(frozen=True)
@@ -164,14 +166,18 @@ class ArtifactService:
 
     async def list(
         self, principal: Principal, project: str, repository: str, listing: Listing,
-        with_tags: bool = True,
+        with_tags: bool = True, with_accessories: bool = False,
     ) -> tuple[list[ArtifactView], int]:
         def run(conn: Connection) -> tuple[list[ArtifactView], int]:
             located = locate(conn, principal, project, repository, "artifact", "list",
                              counted=False)
             records, total = listed(artifact_store.list_artifacts, conn,
                                     located.repository.id, listing)
-            return views(conn, located, records, with_tags), total
+            found = views(conn, located, records, with_tags)
+            if with_accessories:
+                extra = accessories_of(conn, located.repository.name, records)
+                found = [replace(v, accessories=extra.get(v.record.id, [])) for v in found]
+            return found, total
 
         return await self.db.run(run)
 

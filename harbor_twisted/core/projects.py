@@ -225,6 +225,13 @@ class ProjectService:
 
         return await self.db.run(run)
 
+    async def quotas_of(self, views: builtins.list[ProjectView]
+                        ) -> dict[int, quota_store.QuotaRecord]:
+        """Storage used and limit of projects this service listed for the caller (the
+        listing already checked they may see them), by project id."""
+        ids = [view.project.id for view in views]
+        return await self.db.run(quota_store.quotas_of_projects, ids)
+
     # -- one project -----------------------------------------------------------------------
 
     async def get(self, principal: Principal, ref: ProjectRef) -> ProjectView:

@@ -193,6 +193,14 @@ def get_quota(conn: Connection, quota_id: int | None = None,
     return None if row is None else _record(row)
 
 
+def quotas_of_projects(conn: Connection, project_ids: list[int]) -> dict[int, QuotaRecord]:
+    """The quotas of a page of projects, by project id (one query)."""
+    if not project_ids:
+        return {}
+    rows = conn.execute(_QUOTAS.where(quota.c.project_id.in_(project_ids)))
+    return {record.project_id: record for record in map(_record, rows)}
+
+
 def set_hard(conn: Connection, quota_id: int, hard: int) -> bool:
     return conn.execute(update(quota).where(quota.c.id == quota_id).values(
         hard_storage=hard, update_time=utcnow())).rowcount > 0

@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from twisted.web.iweb import IRequest
 
+from harbor_twisted.common.client_address import from_trusted_proxy
 from harbor_twisted.config import Config
 from harbor_twisted.portal.pages.context import Flash
 
@@ -62,9 +63,8 @@ def registry_host(config: Config, request: IRequest) -> str:
     proxy's ``X-Forwarded-Host``, else the request's ``Host``."""
     if config.external_url:
         return urlsplit(config.external_url).netloc
-    peer = getattr(request.getClientAddress(), "host", "") or ""
     forwarded = request.getHeader("x-forwarded-host")
-    if forwarded and peer and config.is_trusted_proxy(peer):
+    if forwarded and from_trusted_proxy(config, request):
         return forwarded.split(",")[0].strip()
     host = request.getHeader("host")
     return host.decode("latin-1") if isinstance(host, bytes) else (host or "localhost")
@@ -96,8 +96,7 @@ def same_origin(config: Config, request: IRequest) -> bool:
     if origin is None:
         return True
     asked = {request.getHeader("host") or ""}
-    peer = getattr(request.getClientAddress(), "host", "") or ""
     forwarded = request.getHeader("x-forwarded-host")
-    if forwarded and peer and config.is_trusted_proxy(peer):
+    if forwarded and from_trusted_proxy(config, request):
         asked.add(forwarded.split(",")[0].strip())
     return urlsplit(origin).netloc in asked - {""}

@@ -11,9 +11,11 @@ from harbor_twisted.core.audit import AuditService
 from harbor_twisted.core.configurations import ConfigurationService
 from harbor_twisted.core.identity import IdentityService
 from harbor_twisted.core.immutability import ImmutabilityService
+from harbor_twisted.core.ldap_admin import LdapService
 from harbor_twisted.core.members import MemberService
 from harbor_twisted.core.projects import ProjectService
 from harbor_twisted.core.repositories import RepositoryService
+from harbor_twisted.core.retention_control import RetentionControl
 from harbor_twisted.core.robots import RobotService
 from harbor_twisted.core.sessions import SessionService
 from harbor_twisted.core.usergroups import UserGroupService
@@ -42,6 +44,8 @@ class PortalServices:
     immutability: ImmutabilityService
     webhooks: WebhookControl
     replication: ReplicationControl
+    ldap: LdapService
+    retention: RetentionControl
 
     @classmethod
     def create(cls, config: Config, identity: IdentityService,
@@ -64,4 +68,6 @@ class PortalServices:
             ImmutabilityService(identity.db),
             WebhookControl(identity.db, config),
             ReplicationControl(identity.db, config),
+            LdapService(identity),
+            RetentionControl(identity.db, config),
         )

@@ -23,6 +23,7 @@ from tests.support import ldap_directory as example
 from tests.support.images import docker, docker_daemon_problem, ensure_multilayer_image
 from tests.support.server import RegistryServer, start_server
 from tests.support.slapd import Slapd, slapd_problem
+from tests.support.tls_ca import make_server_certificate
 
 pytestmark = pytest.mark.docker
 
@@ -58,7 +59,9 @@ def server(directory: Slapd, tmp_path_factory: pytest.TempPathFactory
            ) -> Iterator[RegistryServer]:
     data_dir = tmp_path_factory.mktemp("portal-registry")
     example.write_search_password(data_dir / "secrets" / "ldap_search_password")
-    started = start_server(data_dir, "", example.ldap_settings(directory))
+    ca_file = make_server_certificate(tmp_path_factory.mktemp("portal-tls")).ca_file
+    started = start_server(data_dir, "", {**example.ldap_settings(directory),
+                                          "HT_CA_CERTIFICATE_FILE": str(ca_file)})
     yield started
     assert started.stop() == 0, started.log_text()[-4000:]
 
@@ -92,6 +95,11 @@ def test_ldap_user_signs_in_through_the_form(browser: Browser) -> None:
     browser.find("#sign-in")
     assert browser.path().startswith("/harbor/sign-in?next=")
     browser.check_page("sign-in")
+    browser.click("#certificate-link")
+    assert browser.find("#download-ca").get_attribute("href").endswith(
+        "/api/v2.0/systeminfo/getcert")
+    browser.check_page("certificate")
+    browser.open("/harbor/sign-in?next=%2Fharbor%2Fprojects")
     browser.fill("#principal", example.CAROL.uid)
     browser.fill("#password", "not-the-password")
     browser.click("#sign-in")
@@ -200,6 +208,18 @@ def test_project_admin_creates_a_robot_account_and_sees_the_secret_once(
     browser.click("#add-rule")
     browser.wait_for_text(".flash-notice", "Rule added.")
     browser.check_page("project-immutability")
+    browser.open(f"/harbor/projects/{Story.project}/retention")
+    browser.click("#new-retention-rule summary")
+    browser.fill("#new-value", "5")
+    browser.click("#add-retention-rule")
+    browser.wait_for_text(".flash-notice", "Rule added.")
+    assert "retain the most recently pushed 5 artifacts" in browser.find("#retention-rules").text
+    browser.click("#retention-dry-run")
+    browser.wait_for_text(".flash-notice", "Dry run started.")
+    browser.check_page("project-retention")
+    browser.click("a[id^=retention-execution-]")
+    browser.find("#retention-status")
+    browser.check_page("project-retention-run")
     browser.open(f"/harbor/projects/{Story.project}/webhooks")
     browser.click("#new-webhook summary")
     browser.check_page("project-webhooks")
@@ -252,6 +272,25 @@ def test_admin_runs_garbage_collection_and_reads_its_log(browser: Browser,
         browser.find("h1")
         browser.check_page(name)
     assert Story.project in browser.text()  # the audit log names the project created above
+    browser.open("/harbor/admin/replication")
+    browser.click("#new-registry summary")
+    browser.fill("#new-registry-name", "myself")
+    browser.fill("#new-registry-url", server.url)
+    browser.click("#create-registry")
+    browser.wait_for_text(".flash-notice", "Registry endpoint myself added.")
+    browser.click("#new-policy summary")
+    browser.fill("#new-policy-name", "mirror-out")
+    browser.fill("#new-policy-namespace", "mirror")
+    browser.click("#create-policy")
+    browser.wait_for_text(".flash-notice", "Policy mirror-out added.")
+    browser.check_page("admin-replication-forms")
+    browser.open("/harbor/admin/authentication")
+    browser.click("#test-ldap")
+    browser.wait_for_text(".flash-notice", "LDAP connection works")
+    browser.check_page("admin-authentication")
+    browser.open("/harbor/admin/authentication/switch?to=db_auth")  # the dry run only
+    assert example.CAROL.uid in browser.find("#switch-needs-reset").text
+    browser.check_page("admin-auth-switch")
     browser.open("/harbor/admin/gc")
     browser.click("#gc-run")
     browser.wait_for_text(".flash-notice", "Garbage collection started.")

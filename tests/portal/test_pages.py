@@ -409,6 +409,15 @@ def test_artifact_page_lists_its_accessories(registry, admin_pages: PageClient) 
         f"/harbor/projects/{project}/repositories/signed/-/artifacts/{image.digest}")
     assert 'id="accessories"' in page.text
     assert "Signature (cosign)" in page.text and sha256(referrer)[:19] in page.text
+    # the REST list gives them too with Harbor's with_accessory, and only then
+    listed = admin.get(f"/projects/{project}/repositories/signed/artifacts",
+                       params={"with_accessory": "true"}).json()
+    subject = next(a for a in listed if a["digest"] == image.digest)
+    assert [(x["digest"], x["type"], x["subject_artifact_id"], x["subject_artifact_repo"])
+            for x in subject["accessories"]] == [
+        (sha256(referrer), "signature.cosign", subject["id"], repo)]
+    plain = admin.get(f"/projects/{project}/repositories/signed/artifacts").json()
+    assert all("accessories" not in a for a in plain)
 
 
 def test_webhooks_tab_adds_and_deletes_a_policy_keeping_the_auth_header_secret(
@@ -564,3 +573,30 @@ def test_every_answer_is_a_page_with_the_security_headers(registry) -> None:
     head = pages.http.head(registry.url + "/harbor/sign-in", timeout=30)
     assert head.status_code == 200 and head.content == b""
     assert int(head.headers["Content-Length"]) > 0
+
+
+def test_ca_certificate_is_offered_as_harbor_does(start_registry, tmp_path) -> None:
+    """``ca_certificate_file`` set: getcert answers the PEM to anyone as a ca.crt download,
+    systeminfo says so, and the portal's certificate page links it (signed in or not)."""
+    import requests
+
+    from tests.support.tls_ca import make_server_certificate
+
+    ca_file = make_server_certificate(tmp_path / "tls").ca_file
+    server = start_registry({"HT_CA_CERTIFICATE_FILE": str(ca_file)})
+    download = requests.get(f"{server.url}/api/v2.0/systeminfo/getcert", timeout=30)
+    assert download.status_code == 200
+    assert download.content == ca_file.read_bytes()
+    assert download.headers["Content-Type"] == "application/octet-stream"
+    assert download.headers["Content-Disposition"] == 'attachment; filename="ca.crt"'
+    info = requests.get(f"{server.url}/api/v2.0/systeminfo", timeout=30,
+                        auth=("admin", server.admin_password)).json()
+    assert info["has_ca_root"] is True
+    page = PageClient(server.url).get("/harbor/certificate")
+    assert page.status_code == 200
+    assert 'href="/api/v2.0/systeminfo/getcert"' in page.text
+    assert f"/etc/docker/certs.d/{server.host}" in page.text
+    ca_file.unlink()  # gone since: nothing to offer, and the page says so
+    assert requests.get(f"{server.url}/api/v2.0/systeminfo/getcert",
+                        timeout=30).status_code == 404
+    assert 'id="no-ca"' in PageClient(server.url).get("/harbor/certificate").text

@@ -34,3 +34,10 @@ def test_systeminfo_follows_a_trusted_proxy_as_the_token_realm_does(start_regist
     challenge = requests.get(f"{server.url}/v2/", headers=forwarded, timeout=30)
     assert 'realm="https://registry.example.org/service/token"' in (
         challenge.headers["WWW-Authenticate"])
+
+
+def test_getcert_is_404_when_no_ca_is_configured(admin):
+    assert admin.get("/systeminfo").json()["has_ca_root"] is False
+    missing = admin.anonymous().get("/systeminfo/getcert")
+    assert missing.status_code == 404
+    assert missing.json()["errors"][0]["code"] == "NOT_FOUND"

@@ -56,3 +56,25 @@ def sort_of(text: str, default: str) -> tuple[str, Sort]:
     """``?sort=`` among the known orders; anything else is the default."""
     key = text if text in SORTS else default
     return key, SORTS[key]
+
+
+# A repository's artifacts by push time (indexed). Not by size: the listing's ``size`` key
+# orders by the manifest's own bytes, while the size shown counts the layers too.
+ARTIFACT_SORTS = {
+    "-push_time": (Sort("push_time", descending=True), "Newest push first"),
+    "push_time": (Sort("push_time"), "Oldest push first"),
+}
+# Which artifacts by their tags: Harbor's ``tags=*`` (tagged) and ``tags=nil`` (untagged).
+TAG_STATES = {"": "All", "tagged": "Tagged", "untagged": "Untagged"}
+
+
+def artifact_listing(page: int, tag: str, sort_text: str, state: str
+                     ) -> tuple[str, str, Listing]:
+    """The sort key and tag state shown, and the listing they stand for."""
+    sort_key = sort_text if sort_text in ARTIFACT_SORTS else "-push_time"
+    state = state if state in TAG_STATES else ""
+    filters = [Filter("tags", "fuzzy", (tag,))] if tag else []
+    if state:
+        filters.append(Filter("tags", "exact", ("*" if state == "tagged" else "nil",)))
+    return sort_key, state, Listing(tuple(filters), (ARTIFACT_SORTS[sort_key][0],), page,
+                                    PAGE_SIZE)

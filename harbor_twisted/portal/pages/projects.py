@@ -20,6 +20,7 @@ async def list_projects(ctx: PageContext) -> Page:
         ctx.principal, paging.listing(page, name, sort=sort))
     return Page("projects.html", {
         "projects": views,
+        "quotas": await ctx.services.projects.quotas_of(views),
         "pager": paging.Pager(page, total),
         "name": name,
         "sort": sort_key,

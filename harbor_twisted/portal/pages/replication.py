@@ -1,10 +1,10 @@
-"""Replication for system admins: registry endpoints (with a connection test), policies
-(replicate now) and executions with their tasks' logs. Endpoints and policies are created
-through the REST API or the Ansible modules."""
+"""Replication for system admins: registry endpoints (create, edit, delete, connection
+test), policies (create, edit, delete, replicate now) and executions with their tasks'
+logs."""
 
 from __future__ import annotations
 
-from harbor_twisted.portal.pages import paging
+from harbor_twisted.portal.pages import paging, replication_forms
 from harbor_twisted.portal.pages.context import Page, PageContext, Redirect
 from harbor_twisted.portal.pages.outcome import changed
 
@@ -21,7 +21,74 @@ async def overview(ctx: PageContext) -> Page:
         "registries": registries, "policies": policies, "registry_names": {
             i: r.name for i, r in by_id.items()},
         "executions": executions, "pager": paging.Pager(page, total),
+        "policy_forms": {p.id: replication_forms.policy_form_values(p) for p in policies},
+        "registry_types": replication_forms.registry_labels(),
+        "triggers": replication_forms.trigger_labels(),
     }, title="Replication")
+
+
+async def create_registry(ctx: PageContext) -> Redirect:
+    async def change() -> None:
+        await ctx.services.replication.create_registry(
+            ctx.actor, replication_forms.registry_input(ctx.form))
+
+    return await changed(change(), OVERVIEW, f"Registry endpoint {ctx.field('name')} added.")
+
+
+async def update_registry(ctx: PageContext) -> Redirect:
+    async def change() -> None:
+        await ctx.services.replication.update_registry(
+            ctx.actor, int(ctx.params["registry"]), replication_forms.registry_input(ctx.form))
+
+    return await changed(change(), OVERVIEW, f"Registry endpoint {ctx.field('name')} saved.")
+
+
+async def confirm_delete_registry(ctx: PageContext) -> Page:
+    found = await ctx.services.replication.get_registry(ctx.principal,
+                                                        int(ctx.params["registry"]))
+    return Page("confirm.html", {
+        "question": f"Delete the registry endpoint {found.name} ({found.url})?",
+        "action": "Delete endpoint", "cancel": OVERVIEW}, title="Delete registry endpoint")
+
+
+async def delete_registry(ctx: PageContext) -> Redirect:
+    return await changed(
+        ctx.services.replication.delete_registry(ctx.actor, int(ctx.params["registry"])),
+        OVERVIEW, "Registry endpoint deleted.")
+
+
+async def create_policy(ctx: PageContext) -> Redirect:
+    async def change() -> None:
+        await ctx.services.replication.create_policy(
+            ctx.actor, replication_forms.policy_input(ctx.form))
+
+    return await changed(change(), OVERVIEW, f"Policy {ctx.field('name')} added.")
+
+
+async def update_policy(ctx: PageContext) -> Redirect:
+    policy_id = int(ctx.params["policy"])
+
+    async def change() -> None:
+        existing, _ = await ctx.services.replication.get_policy(ctx.principal, policy_id)
+        await ctx.services.replication.update_policy(
+            ctx.actor, policy_id, replication_forms.policy_input(ctx.form, existing))
+
+    return await changed(change(), OVERVIEW, f"Policy {ctx.field('name')} saved.")
+
+
+async def confirm_delete_policy(ctx: PageContext) -> Page:
+    found, _ = await ctx.services.replication.get_policy(ctx.principal,
+                                                         int(ctx.params["policy"]))
+    return Page("confirm.html", {
+        "question": f"Delete the replication policy {found.name}? Its running executions "
+                    "are stopped.",
+        "action": "Delete policy", "cancel": OVERVIEW}, title="Delete replication policy")
+
+
+async def delete_policy(ctx: PageContext) -> Redirect:
+    return await changed(
+        ctx.services.replication.delete_policy(ctx.actor, int(ctx.params["policy"])),
+        OVERVIEW, "Policy deleted.")
 
 
 async def ping(ctx: PageContext) -> Redirect:

@@ -47,11 +47,15 @@ async def artifacts(ctx: PageContext) -> Page:
     record = await ctx.services.repositories.get(ctx.principal, project, repository)
     tag = ctx.arg("tag")
     page = ctx.page_number()
-    views, total = await ctx.services.artifacts.list(
-        ctx.principal, project, repository, paging.listing(page, tag, key="tags"))
+    sort_key, state, listing = paging.artifact_listing(page, tag, ctx.arg("sort"),
+                                                       ctx.arg("show"))
+    views, total = await ctx.services.artifacts.list(ctx.principal, project, repository,
+                                                     listing)
     return Page("repository.html", {
         **values, "repository": record, "repository_name": repository, "artifacts": views,
-        "pager": paging.Pager(page, total), "tag": tag,
+        "pager": paging.Pager(page, total), "tag": tag, "sort": sort_key, "show": state,
+        "sorts": {key: label for key, (_, label) in paging.ARTIFACT_SORTS.items()},
+        "tag_states": paging.TAG_STATES,
         "pull_tag": f"docker pull {ctx.registry_host}/{record.name}:TAG",
     }, title=f"Repository {record.name}")
 
