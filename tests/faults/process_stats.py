@@ -30,3 +30,13 @@ def thread_count(pid: int) -> int:
 
 def tcp_connections(pid: int) -> int:
     return sum(1 for target in open_files(pid).values() if target.startswith("socket:"))
+
+
+def threads_waiting_on_file_locks(pid: int) -> list[str]:
+    """Threads asleep in the kernel waiting for a flock/fcntl lock (a lock never let go)."""
+    waiting = []
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        wchan = Path(f"/proc/{pid}/task/{tid}/wchan").read_text()
+        if "lock" in wchan and "futex" not in wchan:
+            waiting.append(f"{tid}:{wchan}")
+    return waiting
