@@ -24,6 +24,7 @@ from harbor_twisted.web.errors import (
     ApiError,
     harbor_error_response,
     harbor_internal_error,
+    harbor_unavailable,
     json_response,
 )
 from harbor_twisted.web.http import Response
@@ -87,6 +88,9 @@ class SessionResource(AsyncResource):
 
     def internal_error(self) -> Response:
         return harbor_internal_error()
+
+    def unavailable(self) -> Response:
+        return harbor_unavailable()
 
     def finish_headers(self, request: IRequest, response: Response) -> None:
         request.setHeader(b"Cache-Control", b"no-store")
