@@ -19,6 +19,7 @@ from twisted.logger import Logger
 from harbor_twisted.auth import passwords
 from harbor_twisted.common import settings_schema
 from harbor_twisted.config import Config
+from harbor_twisted.core.errors import DirectoryUnreachable
 from harbor_twisted.core.rbac import Principal, Role, principal_for
 from harbor_twisted.db import (
     audit_store,
@@ -204,7 +205,8 @@ class IdentityService:
     async def authenticate(
         self, username: str, password: str, client_ip: str | None = None
     ) -> Principal | None:
-        """A principal for valid credentials, None otherwise (never says which part failed).
+        """A principal for valid credentials, None otherwise (never says which part failed);
+        DirectoryUnreachable when the LDAP directory did not answer.
 
         With ``client_ip`` the attempt is a login and is audited: every failure, and each
         success that needed the password checked (a cached check within a minute is not
@@ -217,7 +219,12 @@ class IdentityService:
         cached = self.verified.get(username, password)
         if cached is not None:
             return cached
-        principal = await self._verify(username, password)
+        try:
+            principal = await self._verify(username, password)
+        except DirectoryUnreachable:
+            if client_ip is not None:
+                await self._audit_login(username, client_ip, False)
+            raise
         if principal is not None:
             self.verified.put(username, password, principal)
         if client_ip is not None:
