@@ -254,9 +254,14 @@ class IdentityService:
         )
         await self.db.run(audit_store.write_audit, [record])
 
-    def forget_credentials(self) -> None:
-        """Call after any password, user or membership change."""
-        self.verified.clear()
+    def forget_credentials(self, kind: str | None = None) -> None:
+        """Call after any password, user or membership change; with ``kind`` ("robot")
+        only that kind of principal is forgotten, so a robot's change does not make every
+        user's next request pay for a password hash again."""
+        if kind is None:
+            self.verified.clear()
+        else:
+            self.verified.forget_kind(kind)
 
     async def principal_by_name(self, username: str) -> Principal | None:
         row = await self.db.run(user_store.get_user_by_name, username)
@@ -335,6 +340,10 @@ class VerifiedCredentials:
 
     def clear(self) -> None:
         self._entries.clear()
+
+    def forget_kind(self, kind: str) -> None:
+        self._entries = {key: entry for key, entry in self._entries.items()
+                         if entry[0].kind != kind}
 
 
 class _NoRobots:
