@@ -16,6 +16,7 @@ from twisted.web.iweb import IRequest
 
 from harbor_twisted.common.client_address import client_address
 from harbor_twisted.config import Config
+from harbor_twisted.core.errors import Unauthenticated
 from harbor_twisted.core.sessions import SessionService
 from harbor_twisted.portal import request_parts
 from harbor_twisted.portal.pages import urls
@@ -111,11 +112,16 @@ class SessionResource(AsyncResource):
         if _from_browser(request) and not request_parts.same_origin(self.config, request):
             # another site's page posting our login form (login CSRF)
             raise ApiError(403, "sign in from this registry's own sign-in page")
-        session = await self.sessions.login(
-            form.get("principal", ""), form.get("password", ""),
-            client_address(self.config, request), cookies.session_id(request),
-        )
         browser = _from_browser(request)
+        try:
+            session = await self.sessions.login(
+                form.get("principal", ""), form.get("password", ""),
+                client_address(self.config, request), cookies.session_id(request),
+            )
+        except Unauthenticated:  # the directory did not answer: a form goes back
+            if not browser:
+                raise
+            session = None
         if session is None:
             if browser:
                 return 303, SeeOther(urls.with_query(
