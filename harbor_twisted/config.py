@@ -42,6 +42,8 @@ class Config:
     log_format: str = "text"
     upload_expiry_seconds: int = 24 * 3600
     upload_sweep_interval_seconds: int = 600
+    # a connection that sends nothing for this long is closed (idle keep-alive, stalled upload)
+    idle_timeout_seconds: int = 60
     manifest_max_bytes: int = 4 * 1024 * 1024
     blob_serving: str = "direct"
     x_accel_prefix: str = "/_blobstore"
@@ -226,6 +228,7 @@ _CONVERTERS: dict[str, Any] = {
     "log_format": lambda k, v: _as_choice(k, v, LOG_FORMATS),
     "upload_expiry_seconds": lambda k, v: _as_int(k, v, 1),
     "upload_sweep_interval_seconds": lambda k, v: _as_int(k, v, 1),
+    "idle_timeout_seconds": lambda k, v: _as_int(k, v, 1, 24 * 3600),
     "manifest_max_bytes": lambda k, v: _as_int(k, v, 1024, 64 * 1024 * 1024),
     "blob_serving": lambda k, v: _as_choice(k, v, BLOB_SERVING_MODES),
     "x_accel_prefix": _prefix,

@@ -159,9 +159,10 @@ class RegistrySite(server.Site):
     noisy = False
 
     def __init__(
-        self, root: resource.Resource, app: RegistryApp | None, access_log: bool
+        self, root: resource.Resource, app: RegistryApp | None, access_log: bool,
+        idle_timeout: int,
     ) -> None:
-        super().__init__(root, timeout=600, requestFactory=request_factory(app))
+        super().__init__(root, timeout=idle_timeout, requestFactory=request_factory(app))
         self.access_log = access_log
 
     def log(self, request: http.Request) -> None:
@@ -195,7 +196,10 @@ def build_site(
         service_root = resource.Resource()
         _put(service_root, b"token", token)
         _put(root, b"service", service_root)
-    return RegistrySite(root, app, access_log=config.log_level == "debug")
+    return RegistrySite(
+        root, app, access_log=config.log_level == "debug",
+        idle_timeout=config.idle_timeout_seconds,
+    )
 
 
 def _put(parent: resource.Resource, name: bytes, child: resource.Resource) -> None:

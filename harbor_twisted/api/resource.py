@@ -20,7 +20,12 @@ from harbor_twisted.config import Config
 from harbor_twisted.core.identity import IdentityService
 from harbor_twisted.core.sessions import SessionService
 from harbor_twisted.web import cookies
-from harbor_twisted.web.errors import ApiError, harbor_error_response, harbor_internal_error
+from harbor_twisted.web.errors import (
+    ApiError,
+    harbor_error_response,
+    harbor_internal_error,
+    harbor_unavailable,
+)
 from harbor_twisted.web.http import Response
 from harbor_twisted.web.resource import AsyncResource
 
@@ -48,6 +53,9 @@ class ApiResource(AsyncResource):
 
     def internal_error(self) -> Response:
         return harbor_internal_error()
+
+    def unavailable(self) -> Response:
+        return harbor_unavailable()
 
     def finish_headers(self, request: IRequest, response: Response) -> None:
         request_id = request.getHeader("x-request-id") or ""

@@ -19,6 +19,10 @@ class Unauthenticated(ServiceError):
     """The request needs credentials (401)."""
 
 
+class DirectoryUnreachable(Unauthenticated):
+    """The LDAP directory did not answer: the login fails, and says why (401)."""
+
+
 class Forbidden(ServiceError):
     """The caller is known but may not do this (403)."""
 

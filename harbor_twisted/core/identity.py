@@ -19,6 +19,7 @@ from twisted.logger import Logger
 from harbor_twisted.auth import passwords
 from harbor_twisted.common import settings_schema
 from harbor_twisted.config import Config
+from harbor_twisted.core.errors import DirectoryUnreachable
 from harbor_twisted.core.rbac import Principal, Role, principal_for
 from harbor_twisted.db import (
     audit_store,
@@ -204,7 +205,8 @@ class IdentityService:
     async def authenticate(
         self, username: str, password: str, client_ip: str | None = None
     ) -> Principal | None:
-        """A principal for valid credentials, None otherwise (never says which part failed).
+        """A principal for valid credentials, None otherwise (never says which part failed);
+        DirectoryUnreachable when the LDAP directory did not answer.
 
         With ``client_ip`` the attempt is a login and is audited: every failure, and each
         success that needed the password checked (a cached check within a minute is not
@@ -217,7 +219,12 @@ class IdentityService:
         cached = self.verified.get(username, password)
         if cached is not None:
             return cached
-        principal = await self._verify(username, password)
+        try:
+            principal = await self._verify(username, password)
+        except DirectoryUnreachable:
+            if client_ip is not None:
+                await self._audit_login(username, client_ip, False)
+            raise
         if principal is not None:
             self.verified.put(username, password, principal)
         if client_ip is not None:
@@ -247,9 +254,14 @@ class IdentityService:
         )
         await self.db.run(audit_store.write_audit, [record])
 
-    def forget_credentials(self) -> None:
-        """Call after any password, user or membership change."""
-        self.verified.clear()
+    def forget_credentials(self, kind: str | None = None) -> None:
+        """Call after any password, user or membership change; with ``kind`` ("robot")
+        only that kind of principal is forgotten, so a robot's change does not make every
+        user's next request pay for a password hash again."""
+        if kind is None:
+            self.verified.clear()
+        else:
+            self.verified.forget_kind(kind)
 
     async def principal_by_name(self, username: str) -> Principal | None:
         row = await self.db.run(user_store.get_user_by_name, username)
@@ -328,6 +340,10 @@ class VerifiedCredentials:
 
     def clear(self) -> None:
         self._entries.clear()
+
+    def forget_kind(self, kind: str) -> None:
+        self._entries = {key: entry for key, entry in self._entries.items()
+                         if entry[0].kind != kind}
 
 
 class _NoRobots:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import IntegrityError
 from twisted.logger import Logger
 
+from harbor_twisted.core.errors import DirectoryUnreachable
 from harbor_twisted.core.rbac import Principal, principal_for
 from harbor_twisted.db import ldap_store
 from harbor_twisted.db.user_store import UserRow
@@ -40,10 +41,14 @@ class LdapAuthenticator:
         self.identity = identity
 
     async def authenticate(self, username: str, password: str) -> Principal | None:
-        """A principal for a directory user with the right password; None otherwise."""
+        """A principal for a directory user with the right password; None otherwise.
+
+        Raises DirectoryUnreachable when the directory did not answer within
+        ``ldap_timeout``, so the client learns why rather than "wrong password"."""
         if not username or not password:  # the anonymous-bind trap: never ask
             return None
-        outcome = await self._ask(username, lambda d: d.login(username, password))
+        outcome = await self._ask(username, lambda d: d.login(username, password),
+                                  unreachable_fails=True)
         return None if outcome is None else await self._onboarded(outcome)
 
     async def principal_for(self, row: UserRow) -> Principal | None:
@@ -52,12 +57,15 @@ class LdapAuthenticator:
         outcome = await self._ask(row.username, lambda d: d.lookup(row.username))
         return None if outcome is None else await self._onboarded(outcome)
 
-    async def _ask(self, username: str, work: Callable[[Directory], Login | Refused]
-                   ) -> Login | None:
+    async def _ask(self, username: str, work: Callable[[Directory], Login | Refused],
+                   unreachable_fails: bool = False) -> Login | None:
         try:
             outcome = await in_directory(self.identity.settings, self.identity.config, work)
         except DirectoryUnavailable as error:
             log.warn("LDAP login of {user!r} failed: {error}", user=username, error=str(error))
+            if unreachable_fails:
+                raise DirectoryUnreachable(
+                    "the LDAP directory did not answer; try again later") from None
             return None
         except (DirectoryError, LdapConfigError) as error:
             log.error("LDAP login of {user!r} failed: {error}", user=username, error=str(error))

@@ -357,7 +357,7 @@ class RobotService:
             _audit(conn, actor, "update", prefix + row.name, row.level, row.project_id, detail)
 
         await self.db.run(run)
-        self.identity.forget_credentials()
+        self.identity.forget_credentials("robot")
 
     async def refresh_secret(self, actor: Actor, robot_id: int, secret: str | None) -> str:
         """Harbor's PATCH: a given secret (policy-checked) is set and not echoed ("");
@@ -376,7 +376,7 @@ class RobotService:
                    {"secret": "refreshed"})
 
         await self.db.run(run)
-        self.identity.forget_credentials()
+        self.identity.forget_credentials("robot")
         return "" if secret else new_secret
 
     async def delete(self, actor: Actor, robot_id: int) -> None:
@@ -389,7 +389,7 @@ class RobotService:
             _audit(conn, actor, "delete", prefix + row.name, row.level, row.project_id, {})
 
         await self.db.run(run)
-        self.identity.forget_credentials()
+        self.identity.forget_credentials("robot")
 
 
 def _names_of(row: RobotRow, prefix: str) -> set[str]:

@@ -16,6 +16,7 @@ from twisted.web.iweb import IRequest
 
 from harbor_twisted.common.client_address import client_address
 from harbor_twisted.config import Config
+from harbor_twisted.core.errors import Unauthenticated
 from harbor_twisted.core.sessions import SessionService
 from harbor_twisted.portal import request_parts
 from harbor_twisted.portal.pages import urls
@@ -24,6 +25,7 @@ from harbor_twisted.web.errors import (
     ApiError,
     harbor_error_response,
     harbor_internal_error,
+    harbor_unavailable,
     json_response,
 )
 from harbor_twisted.web.http import Response
@@ -88,6 +90,9 @@ class SessionResource(AsyncResource):
     def internal_error(self) -> Response:
         return harbor_internal_error()
 
+    def unavailable(self) -> Response:
+        return harbor_unavailable()
+
     def finish_headers(self, request: IRequest, response: Response) -> None:
         request.setHeader(b"Cache-Control", b"no-store")
 
@@ -107,11 +112,16 @@ class SessionResource(AsyncResource):
         if _from_browser(request) and not request_parts.same_origin(self.config, request):
             # another site's page posting our login form (login CSRF)
             raise ApiError(403, "sign in from this registry's own sign-in page")
-        session = await self.sessions.login(
-            form.get("principal", ""), form.get("password", ""),
-            client_address(self.config, request), cookies.session_id(request),
-        )
         browser = _from_browser(request)
+        try:
+            session = await self.sessions.login(
+                form.get("principal", ""), form.get("password", ""),
+                client_address(self.config, request), cookies.session_id(request),
+            )
+        except Unauthenticated:  # the directory did not answer: a form goes back
+            if not browser:
+                raise
+            session = None
         if session is None:
             if browser:
                 return 303, SeeOther(urls.with_query(

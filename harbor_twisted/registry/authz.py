@@ -24,6 +24,7 @@ from harbor_twisted.auth.basic import CredentialsError, parse_basic
 from harbor_twisted.common.client_address import client_address
 from harbor_twisted.common.names import Route, is_valid_name
 from harbor_twisted.config import Config
+from harbor_twisted.core.errors import Unauthenticated
 from harbor_twisted.core.identity import IdentityService
 from harbor_twisted.core.registry_access import scope_actions
 from harbor_twisted.registry.errors import RegistryError
@@ -165,9 +166,12 @@ class RegistryAuthorizer:
         """
         assert self.identity is not None
         wanted = _wanted(route, request.method, query)
-        principal = await self.identity.authenticate(
-            *credentials, client_address(self.config, request)
-        )
+        try:
+            principal = await self.identity.authenticate(
+                *credentials, client_address(self.config, request)
+            )
+        except Unauthenticated as error:  # the directory did not answer, say
+            raise self._challenge(request, wanted, None, message=error.message) from None
         if principal is None:
             raise self._challenge(request, wanted, None, message="invalid user name or password")
         access: set[tuple[str, str, str]] = set()

@@ -85,6 +85,11 @@ class RegistryResource(AsyncResource):
         error = RegistryError("UNKNOWN", "internal error; the registry logged the details")
         return Response(500, {"Content-Type": "application/json"}, error.body())
 
+    def unavailable(self) -> Response:
+        error = RegistryError("UNAVAILABLE", "the registry's database is unavailable; retry later",
+                              status=503)
+        return Response(503, {"Content-Type": "application/json"}, error.body())
+
     def finish_headers(self, request: IRequest, response: Response) -> None:
         request.setHeader(*API_VERSION_HEADER)
 

@@ -187,12 +187,14 @@ async def _finish(
             await app.db.run(_record_blob, route.name, str(stored.digest), stored.size, upload_id)
         finally:
             lock.release()
+        await app.in_disk_thread(writer.abort)  # recorded: the upload's files can go
     except (UploadMissing, FileNotFoundError):
         raise _unknown_upload(upload_id) from None  # cancelled meanwhile
     except OSError as exc:
         raise storage_error(exc) from None
     except quota_store.QuotaExceeded as exc:
         # The file went into the blob store unlinked (GC sweeps it); the upload is over.
+        await app.in_disk_thread(writer.abort)
         await app.db.run(registry_store.delete_upload, upload_id)
         await quota_refused(app, request, route.name, str(expected), None, exc)
         raise quota_denied(exc) from None

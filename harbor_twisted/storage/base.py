@@ -116,7 +116,9 @@ class UploadWriter(Protocol):
         """Of every byte stored: the running hash, else the stored parts re-hashed."""
 
     def commit(self, expected: Digest) -> StoredBlob:
-        """Verify the digest and store the bytes under it (deduplicated); ends the upload.
+        """Verify the digest and store the bytes under it (deduplicated). The upload stays,
+        held by this writer, until ``abort``: the caller ends it once the blob is recorded,
+        so a crash in between leaves an upload a repeated PUT completes.
 
         Raises DigestMismatch (the upload stays). Call it holding ``lock_digest(expected)``,
         after ``digest`` (a re-hash should not hold the lock).

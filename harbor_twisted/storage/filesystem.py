@@ -52,6 +52,22 @@ def _fsync_directory(path: Path) -> None:
         os.close(fd)
 
 
+def _private_copy(file: BinaryIO, path: Path) -> BinaryIO:
+    """Give an upload whose bytes are also a stored blob (hard-linked) a copy of its own,
+    so appending to it can never change the blob. The caller holds ``file``'s lock."""
+    spare = path.with_name("data.copy")
+    with open(spare, "wb") as copy:
+        file.seek(0)
+        shutil.copyfileobj(file, copy, READ_SIZE)
+        copy.flush()
+        os.fsync(copy.fileno())
+    fresh = open(spare, "r+b")  # noqa: SIM115 - the writer closes it
+    fcntl.flock(fresh.fileno(), fcntl.LOCK_EX)  # nobody else knows this file yet
+    os.replace(spare, path)
+    file.close()
+    return fresh
+
+
 class DigestLock:
     """An exclusive flock on one digest (a shard of digests), across threads and processes."""
 
@@ -160,7 +176,12 @@ class FileUploadWriter:
         return digest
 
     def commit(self, expected: Digest) -> StoredBlob:
-        """Verify, fsync and atomically move the upload into the blob store."""
+        """Verify, fsync and atomically link the upload's bytes into the blob store.
+
+        The upload itself stays (locked, still this writer's) until ``abort``: the caller
+        ends it once the blob is recorded, so a crash in between leaves a complete upload
+        that a repeated PUT finishes, never an upload gone with its blob unrecorded.
+        """
         assert self._file is not None, "commit after close"
         actual = self.digest(expected.algorithm)
         if actual != expected:
@@ -170,9 +191,9 @@ class FileUploadWriter:
         if not target.exists():  # else deduplicated: the same content is already stored
             os.fsync(self._file.fileno())
             target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(self._store.upload_root / self._upload_id / "data", target)
+            with contextlib.suppress(FileExistsError):  # stored meanwhile: deduplicated
+                os.link(self._store.upload_root / self._upload_id / "data", target)
             _fsync_directory(target.parent)
-        self.abort()
         return StoredBlob(expected, size)
 
     def abort(self) -> None:
@@ -223,7 +244,7 @@ class FilesystemBlobStore:
     ) -> FileUploadWriter:
         path = self._checked_dir(upload_id, repository) / "data"
         try:
-            file = open(path, "r+b")  # noqa: SIM115 - the writer closes it
+            file: BinaryIO = open(path, "r+b")  # noqa: SIM115 - the writer closes it
         except FileNotFoundError:
             raise UploadMissing(upload_id) from None
         try:
@@ -231,6 +252,8 @@ class FilesystemBlobStore:
         except BlockingIOError:
             file.close()
             raise UploadBusy(upload_id) from None
+        if os.fstat(file.fileno()).st_nlink > 1:  # committed, then a crash before its end
+            file = _private_copy(file, path)
         size = os.fstat(file.fileno()).st_size
         state = self.uploads.hash_for(upload_id, size, algorithm)
         return FileUploadWriter(self, upload_id, file, state)

@@ -215,13 +215,13 @@ class S3UploadWriter:
         return digest
 
     def commit(self, expected: Digest) -> StoredBlob:
-        """Verify, then copy the parts server-side to the blob's key (deduplicated)."""
+        """Verify, then copy the parts server-side to the blob's key (deduplicated). The
+        parts stay until ``abort``, which the caller calls once the blob is recorded."""
         actual = self.digest(expected.algorithm)
         if actual != expected:
             raise DigestMismatch(expected, actual)
         size = self.size
         assemble(self._ctx, self._upload_id, expected)
-        self.abort()
         return StoredBlob(expected, size)
 
     def abort(self) -> None:

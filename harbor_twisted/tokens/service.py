@@ -21,6 +21,7 @@ from harbor_twisted.auth.keys import SigningKey
 from harbor_twisted.auth.scopes import Scope, parse_scopes
 from harbor_twisted.common.client_address import client_address
 from harbor_twisted.config import Config
+from harbor_twisted.core.errors import Unauthenticated
 from harbor_twisted.core.identity import IdentityService
 from harbor_twisted.core.rbac import ANONYMOUS, Principal
 from harbor_twisted.core.registry_access import scope_actions
@@ -160,6 +161,8 @@ class TokenResource(AsyncResource):
         return _json(200, body)
 
     def error_response(self, error: Exception) -> Response | None:
+        if isinstance(error, Unauthenticated):  # the directory did not answer, say
+            return _json(401, _error_body("UNAUTHORIZED", error.message))
         if not isinstance(error, TokenError):
             return None
         response = _json(error.status, _error_body(error.code, error.message))
@@ -169,6 +172,9 @@ class TokenResource(AsyncResource):
 
     def internal_error(self) -> Response:
         return _json(500, _error_body("UNKNOWN", "internal error"))
+
+    def unavailable(self) -> Response:
+        return _json(503, _error_body("UNAVAILABLE", "the database is unavailable; retry later"))
 
     def finish_headers(self, request: IRequest, response: Response) -> None:
         request.setHeader(b"Cache-Control", b"no-store")

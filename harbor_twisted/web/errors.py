@@ -18,6 +18,7 @@ CODES = {
     412: "PRECONDITION",
     413: "BAD_REQUEST",
     500: "INTERNAL_SERVER_ERROR",
+    503: "SERVICE_UNAVAILABLE",
 }
 
 _SERVICE_STATUS: dict[type[core.ServiceError], int] = {
@@ -75,3 +76,8 @@ def harbor_error_response(error: Exception) -> Response | None:
 
 def harbor_internal_error() -> Response:
     return json_response(500, error_document("INTERNAL_SERVER_ERROR", "internal error"))
+
+
+def harbor_unavailable() -> Response:
+    return json_response(503, error_document("SERVICE_UNAVAILABLE",
+                                             "the database is unavailable; retry later"))

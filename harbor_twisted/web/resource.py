@@ -18,6 +18,7 @@ from twisted.python.failure import Failure
 from twisted.web import resource, server
 from twisted.web.iweb import IRequest
 
+from harbor_twisted.db.availability import RETRY_AFTER_SECONDS, database_unavailable
 from harbor_twisted.web.http import Response
 
 log = Logger(namespace="harbor_twisted.web")
@@ -49,6 +50,11 @@ class AsyncResource(resource.Resource):
         """The answer for a fault of ours: no details (they are in the log)."""
         return Response(500, {"Content-Type": "text/plain; charset=utf-8"}, b"internal error")
 
+    def unavailable(self) -> Response:
+        """The answer while the database is away (``Retry-After`` is added to it)."""
+        return Response(503, {"Content-Type": "text/plain; charset=utf-8"},
+                        b"the database is unavailable; retry later")
+
     def finish_headers(self, request: IRequest, response: Response) -> None:
         """Headers every answer of this surface carries (override to add some)."""
 
@@ -57,6 +63,12 @@ class AsyncResource(resource.Resource):
             response = await self.handle(request)
         except Exception as error:
             known = self.error_response(error)
+            if known is None and database_unavailable(error):
+                log.warn("{surface} request {method} {uri}: database unavailable: {error}",
+                         surface=self.surface, method=request.method, uri=request.uri,
+                         error=str(error).splitlines()[0][:200])
+                known = self.unavailable()
+                known.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
             if known is None:
                 log.failure("{surface} request {method} {uri} failed", Failure(),
                             surface=self.surface, method=request.method, uri=request.uri)

@@ -47,6 +47,14 @@ class PostgresCluster:
         )
         return self.url(name)
 
+    def stop_server(self) -> None:
+        """Stop the server, keeping the cluster (``start_server`` brings it back)."""
+        _pg_ctl(self.directory, "-m", "fast", "-w", "stop")
+
+    def start_server(self) -> None:
+        _pg_ctl(self.directory, "-o", _options(self.directory, self.port), "-l",
+                str(self.directory / "log"), "-w", "-t", "60", "start")
+
     def stop(self) -> None:
         subprocess.run(
             _as_user(
@@ -64,6 +72,15 @@ class PostgresCluster:
             timeout=60,
         )
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _options(directory: Path, port: int) -> str:
+    return f"-p {port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off"
+
+
+def _pg_ctl(directory: Path, *args: str) -> None:
+    subprocess.run(_as_user([str(PG_BIN / "pg_ctl"), "-D", str(directory / "data"), *args]),
+                   check=True, capture_output=True, timeout=90)
 
 
 def start_cluster() -> PostgresCluster:
@@ -94,27 +111,8 @@ def start_cluster() -> PostgresCluster:
         timeout=120,
     )
     port = _free_port()
-    options = f"-p {port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off"
-    subprocess.run(
-        _as_user(
-            [
-                str(PG_BIN / "pg_ctl"),
-                "-D",
-                str(data),
-                "-o",
-                options,
-                "-l",
-                str(directory / "log"),
-                "-w",
-                "-t",
-                "60",
-                "start",
-            ]
-        ),
-        check=True,
-        capture_output=True,
-        timeout=90,
-    )
+    _pg_ctl(directory, "-o", _options(directory, port), "-l", str(directory / "log"), "-w", "-t",
+            "60", "start")
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         with socket.socket() as sock:

@@ -44,8 +44,31 @@ def test_chunks_from_two_writers_commit_under_their_digest(tmp_path):
     assert store.blob_size(expected) == 11
     with store.open_blob(expected, offset=6) as reader:
         assert reader.read() == b"world"
+    assert store.upload_size(UPLOAD, "library/a") == 11  # until the blob is recorded
+    second.abort()
     with pytest.raises(UploadMissing):
         store.upload_size(UPLOAD, "library/a")
+
+
+def test_an_upload_committed_but_never_ended_completes_again_and_never_touches_the_blob(
+    tmp_path,
+):
+    store = _store(tmp_path)
+    store.create_upload(UPLOAD, "library/a")
+    writer = store.open_upload(UPLOAD, "library/a")
+    writer.write(b"stored")
+    writer.commit(digest_bytes(b"stored"))
+    writer.close()  # the process died before recording the blob and ending the upload
+    again = _store(tmp_path).open_upload(UPLOAD, "library/a")
+    assert again.size == 6
+    again.write(b" and more")  # a confused client appends: the stored blob stays as it was
+    again.close()
+    with store.open_blob(digest_bytes(b"stored")) as reader:
+        assert reader.read() == b"stored"
+    finish = store.open_upload(UPLOAD, "library/a")
+    finish.commit(digest_bytes(b"stored and more"))
+    finish.abort()
+    assert store.blob_size(digest_bytes(b"stored and more")) == 15
 
 
 def test_an_upload_resumed_by_another_process_is_re_hashed_from_storage(tmp_path):
@@ -132,6 +155,7 @@ def test_blobs_are_listed_deleted_and_served_by_redirect(tmp_path):
     writer.write(b"blob")
     digest = digest_bytes(b"blob")
     writer.commit(digest)
+    writer.abort()
     assert [d for d, _mtime in store.list_blobs()] == [digest]
     redirect = store.redirect(digest)
     assert redirect is not None and redirect.internal
