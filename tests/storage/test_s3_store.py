@@ -52,6 +52,8 @@ def test_a_resumed_upload_grows_its_short_part_and_commits_by_multipart_copy(set
     assert one.blob_size(expected) == len(data)
     with one.open_blob(expected, offset=10 * MiB) as reader:
         assert reader.read() == data[10 * MiB:]
+    assert one.upload_size(UPLOAD, "library/a") == len(data)  # kept until the blob is recorded
+    resumed.abort()
     with pytest.raises(UploadMissing):
         one.upload_size(UPLOAD, "library/a")
     assert [d for d, _ in one.list_blobs()] == [expected]
