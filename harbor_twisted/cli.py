@@ -29,6 +29,7 @@ from harbor_twisted.services import (
     jobservice_service,
     registry_service,
 )
+from harbor_twisted.workers import announce_ready, run_workers, worker_index
 
 log = Logger(namespace="harbor_twisted.cli")
 
@@ -87,6 +88,7 @@ def _run(config: Config, build: Callable[[Config], service.MultiService]) -> int
         port = getattr(child, "_waitingForPort", None)
         if port is not None:
             port.addCallback(_announce, getattr(child, "process_kind", "registry"))
+    announce_ready()
     reactor.addSystemEventTrigger("before", "shutdown", top.stopService)
     reactor.run()
     return 0
@@ -177,6 +179,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     builds = {"all-in-one": all_in_one_service, "core": core_service,
               "jobservice": jobservice_service}
     build = builds.get(args.command, registry_service)
+    several = config.workers > 1 and args.command in ("all-in-one", "registry")
+    if several and worker_index() is None:
+        own_command = list(argv) if argv is not None else sys.argv[1:]
+        return run_workers(config, [sys.executable, "-m", "harbor_twisted.cli", *own_command],
+                           start_logging)
     return _run(config, build)
 
 

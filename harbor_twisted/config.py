@@ -96,6 +96,9 @@ class Config:
     session_max_seconds: int = 8 * 3600
     # how often each process re-reads the system settings other processes may have changed
     settings_refresh_seconds: int = 10
+    # registry and all-in-one: worker processes sharing the listening socket (workers.py);
+    # "auto" in the file means one per core
+    workers: int = 1
     _networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(
         default=(), repr=False, compare=False
     )
@@ -184,6 +187,12 @@ def _database_url(key: str, value: Any) -> str:
     return text
 
 
+def _workers(key: str, value: Any) -> int:
+    if str(value).strip().lower() == "auto":
+        return os.cpu_count() or 1
+    return _as_int(key, value, 1, 256)
+
+
 def _non_empty(key: str, value: Any) -> str:
     text = str(value).strip()
     if not text or any(c in text for c in '",\\'):
@@ -258,6 +267,7 @@ _CONVERTERS: dict[str, Any] = {
     "session_idle_seconds": lambda k, v: _as_int(k, v, 1, 7 * 24 * 3600),
     "session_max_seconds": lambda k, v: _as_int(k, v, 1, 30 * 24 * 3600),
     "settings_refresh_seconds": lambda k, v: _as_int(k, v, 1, 3600),
+    "workers": _workers,
 }
 
 KNOWN_KEYS = tuple(f.name for f in fields(Config) if not f.name.startswith("_"))

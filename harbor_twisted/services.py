@@ -54,6 +54,7 @@ from harbor_twisted.storage.drivers import open_blob_store
 from harbor_twisted.tokens.service import TokenIssuer, TokenResource
 from harbor_twisted.webhooks import dispatch as webhook_dispatch
 from harbor_twisted.webhooks.delivery import run_webhook
+from harbor_twisted.workers import adopted_port_service, runs_once_per_host, worker_header
 
 log = Logger(namespace="harbor_twisted.services")
 
@@ -163,6 +164,12 @@ class RegistrySite(server.Site):
     ) -> None:
         super().__init__(root, timeout=600, requestFactory=request_factory(app))
         self.access_log = access_log
+        self.worker = worker_header()
+
+    def getResourceFor(self, request: server.Request) -> IResource:  # noqa: N802 - twisted's
+        if self.worker is not None:  # which of several workers answered (tests, debugging)
+            request.setHeader(b"x-harbor-worker", self.worker)
+        return super().getResourceFor(request)
 
     def log(self, request: http.Request) -> None:
         """Access lines only at debug level: formatting them costs the hot path dearly."""
@@ -217,6 +224,11 @@ def _expire_uploads(app: RegistryApp) -> defer.Deferred[None]:
 def _listen(config: Config, site: RegistrySite, parent: service.MultiService,
             kind: str = "registry") -> None:
     ipv6 = ":" in config.listen_address
+    adopted = adopted_port_service(site, ipv6)  # one of several workers: the parent's socket
+    if adopted is not None:
+        adopted.process_kind = kind  # type: ignore[attr-defined]
+        adopted.setServiceParent(parent)
+        return
     endpoint_class = endpoints.TCP6ServerEndpoint if ipv6 else endpoints.TCP4ServerEndpoint
     endpoint = endpoint_class(reactor, config.port, interface=config.listen_address, backlog=1024)
     listening = internet.StreamServerEndpointService(endpoint, site)
@@ -369,7 +381,8 @@ def all_in_one_service(config: Config) -> service.MultiService:
     if app.authorizer is not None:
         app.authorizer.read_only = lambda: identity.read_only
         app.authorizer.identity = identity  # Basic credentials on /v2/, as Harbor accepts
-    add_job_service(config, top, job_kinds())
+    if runs_once_per_host():  # of several workers, the first alone runs jobs
+        add_job_service(config, top, job_kinds())
     _listen(config, build_site(app, token, api, portal, pages=pages), top)
     top.registry_app = app  # type: ignore[attr-defined]  # handy for tests
     return top
