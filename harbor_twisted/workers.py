@@ -36,7 +36,7 @@ from types import FrameType
 from typing import Any
 
 from twisted.application import service
-from twisted.internet import defer, reactor, tcp
+from twisted.internet import defer, reactor, task, tcp
 from twisted.logger import Logger
 from twisted.web import server
 
@@ -89,6 +89,15 @@ class AdoptedPortService(service.Service):
         self.family = socket.AF_INET6 if ipv6 else socket.AF_INET
         self.port: tcp.Port | None = None
         self._waitingForPort: defer.Deferred[tcp.Port] | None = None  # as twisted's names it
+        self._parent = os.getppid()
+        self._orphan_check = task.LoopingCall(self._stop_if_orphaned)
+
+    def _stop_if_orphaned(self) -> None:
+        """A parent killed outright cannot stop its workers: they notice and stop."""
+        if os.getppid() != self._parent and self.running:
+            log.warn("the supervising process is gone; stopping")
+            self._orphan_check.stop()
+            reactor.stop()
 
     def startService(self) -> None:  # noqa: N802 - twisted's name
         super().startService()
@@ -96,9 +105,12 @@ class AdoptedPortService(service.Service):
         self.port.startListening()
         os.close(self.fd)  # the port holds its own duplicate
         self._waitingForPort = defer.succeed(self.port)
+        self._orphan_check.start(1.0, now=False)
 
     def stopService(self) -> defer.Deferred[None] | None:  # noqa: N802 - twisted's name
         super().stopService()
+        if self._orphan_check.running:
+            self._orphan_check.stop()
         if self.port is None:
             return None
         return defer.maybeDeferred(self.port.stopListening)
@@ -158,7 +170,9 @@ class Supervisor:
         if ready_fd is not None:
             env[READY_FD_ENV] = str(ready_fd)
             fds += (ready_fd,)
-        child = subprocess.Popen(self.argv, env=env, pass_fds=fds)
+        # a group of its own: a terminal's Ctrl-C reaches the parent alone, which passes it
+        # on once (a second signal would make twisted stop a stopping reactor)
+        child = subprocess.Popen(self.argv, env=env, pass_fds=fds, process_group=0)
         self.children[child.pid] = (index, time.monotonic(), child)
 
     def _start_first(self) -> bool:

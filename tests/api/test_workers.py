@@ -41,21 +41,22 @@ def _children(pid: int) -> list[int]:
     return [int(child) for child in text.split()]
 
 
-def _wait_for_workers(server: RegistryServer, count: int, timeout: float = 60) -> list[int]:
+def _wait_for_workers(server: RegistryServer, count: int = WORKERS, timeout: float = 60
+                      ) -> list[int]:
     """Until ``count`` workers run and every one started so far listens."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         children = _children(server.pid)
         listening = server.log_text().count("registry listening on")
-        if len(children) == count and listening >= _started(server):
+        if len(children) == count and listening >= _started(server, count):
             return children
         time.sleep(0.1)
     raise AssertionError(f"{count} workers expected, found {_children(server.pid)}")
 
 
-def _started(server: RegistryServer) -> int:
+def _started(server: RegistryServer, count: int) -> int:
     """Workers started so far: the first ones and every replacement."""
-    return WORKERS + server.log_text().count("starting it again")
+    return count + server.log_text().count("starting it again")
 
 
 def _on_new_connection(server: RegistryServer, method: str, url: str,
@@ -191,3 +192,17 @@ def test_a_killed_worker_is_replaced_and_nothing_acknowledged_is_lost(workers):
     after = push_image(workers.url, repo, "v2", seed="after")
     got = _on_new_connection(workers, "GET", f"{workers.url}/v2/{repo}/manifests/v2")
     assert got.headers["Docker-Content-Digest"] == after.digest
+
+
+def test_workers_stop_by_themselves_when_their_parent_is_killed(tmp_path):
+    server = start_server(tmp_path / "data", extra_env={"HT_WORKERS": "2"})
+    orphans = _wait_for_workers(server, 2)
+    server.process.kill()
+    server.process.wait(timeout=10)
+    deadline = time.monotonic() + 30
+    while any(Path(f"/proc/{pid}").exists() for pid in orphans) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    alive = [pid for pid in orphans if Path(f"/proc/{pid}").exists()]
+    for pid in alive:  # do not leave them behind when the assertion fails
+        os.kill(pid, signal.SIGKILL)
+    assert not alive, server.log_text()[-3000:]
