@@ -206,3 +206,21 @@ def test_workers_stop_by_themselves_when_their_parent_is_killed(tmp_path):
     for pid in alive:  # do not leave them behind when the assertion fails
         os.kill(pid, signal.SIGKILL)
     assert not alive, server.log_text()[-3000:]
+
+
+def test_the_registry_alone_runs_several_workers_behind_a_core(start_registry):
+    core = start_registry()
+    registry = start_registry({"HT_TOKEN_REALM": f"{core.url}/service/token",
+                               "HT_WORKERS": "2"}, command="registry")
+    _wait_for_workers(registry, 2)
+    scope = "repository:library/split-workers:pull,push"
+    token = requests.get(f"{core.url}/service/token",
+                         params={"service": "harbor-registry", "scope": scope},
+                         auth=("admin", core.admin_password), timeout=30).json()["token"]
+    data = os.urandom(100_000)
+    pushed = requests.post(f"{registry.url}/v2/library/split-workers/blobs/uploads/",
+                           params={"digest": sha256(data)}, data=data,
+                           headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    assert pushed.status_code == 201, pushed.text
+    assert pushed.headers["X-Harbor-Worker"] in ("0", "1")
+    assert requests.get(f"{registry.url}/v2/", timeout=10).status_code == 401
