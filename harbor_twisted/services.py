@@ -158,23 +158,23 @@ class RegistryChannel(http.HTTPChannel):
 class RegistrySite(server.Site):
     protocol = RegistryChannel  # type: ignore[assignment]  # twisted types it as a factory
     noisy = False
+    worker: bytes | None = None  # of several worker processes, which one this is
 
     def __init__(
         self, root: resource.Resource, app: RegistryApp | None, access_log: bool
     ) -> None:
         super().__init__(root, timeout=600, requestFactory=request_factory(app))
         self.access_log = access_log
-        self.worker = worker_header()
-
-    def getResourceFor(self, request: server.Request) -> IResource:  # noqa: N802 - twisted's
-        if self.worker is not None:  # which of several workers answered (tests, debugging)
-            request.setHeader(b"x-harbor-worker", self.worker)
-        return super().getResourceFor(request)
 
     def log(self, request: http.Request) -> None:
         """Access lines only at debug level: formatting them costs the hot path dearly."""
         if self.access_log:
             super().log(request)
+
+    def getResourceFor(self, request: server.Request) -> IResource:  # noqa: N802 - twisted's
+        if self.worker is not None:  # which of several workers answered (tests, debugging)
+            request.setHeader(b"x-harbor-worker", self.worker)
+        return super().getResourceFor(request)
 
 
 def build_site(
@@ -202,7 +202,9 @@ def build_site(
         service_root = resource.Resource()
         _put(service_root, b"token", token)
         _put(root, b"service", service_root)
-    return RegistrySite(root, app, access_log=config.log_level == "debug")
+    site = RegistrySite(root, app, access_log=config.log_level == "debug")
+    site.worker = worker_header()
+    return site
 
 
 def _put(parent: resource.Resource, name: bytes, child: resource.Resource) -> None:
