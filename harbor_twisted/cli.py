@@ -15,6 +15,7 @@ from harbor_twisted import __version__
 from harbor_twisted.auth import keys
 from harbor_twisted.auth.passwords import PasswordPolicyError
 from harbor_twisted.common import local_urls
+from harbor_twisted.common.malloc import return_large_allocations
 from harbor_twisted.config import Config, ConfigError, load_config
 from harbor_twisted.core import auth_mode_switch
 from harbor_twisted.core.identity import reset_password
@@ -72,6 +73,7 @@ def _prepare(config: Config) -> None:
 
 def _run(config: Config, build: Callable[[Config], service.MultiService]) -> int:
     start_logging(config.log_level, config.log_format)
+    return_large_allocations()  # password checks' 19 MiB would stay resident per thread
     top = build(config)
     for child in top:
         if isinstance(child, service.Service) and hasattr(child, "_raiseSynchronously"):

@@ -50,7 +50,6 @@ READY_FD_ENV = "HARBOR_TWISTED_READY_FD"
 STOP_GRACE_SECONDS = 30.0
 QUICK_DEATH_SECONDS = 5.0  # a worker that dies sooner than this after its start…
 QUICK_DEATHS_ALLOWED = 5  # …this many times in a row stops the whole service
-READY_TIMEOUT_SECONDS = 120.0
 
 
 def worker_index() -> int | None:
@@ -182,18 +181,13 @@ class Supervisor:
             self._spawn(0, write_end)
         finally:
             os.close(write_end)
-        ready = threading.Event()
-
-        def wait_for_ready() -> None:
-            with contextlib.suppress(OSError):
-                if os.read(read_end, 1):
-                    ready.set()
+        # One byte once it serves; end of file if it exits first. A signal meanwhile stops
+        # it (``stop``), which ends the wait too. No time limit: a first start may migrate
+        # a large database.
+        try:
+            return os.read(read_end, 1) == b"1"
+        finally:
             os.close(read_end)
-
-        waiter = threading.Thread(target=wait_for_ready, daemon=True)
-        waiter.start()
-        waiter.join(READY_TIMEOUT_SECONDS)  # returns at once when the worker exits
-        return ready.is_set()
 
     def stop(self, signum: int, _frame: FrameType | None = None) -> None:
         if self.stopping:
