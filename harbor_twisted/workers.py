@@ -47,6 +47,7 @@ log = Logger(namespace="harbor_twisted.workers")
 LISTEN_FD_ENV = "HARBOR_TWISTED_LISTEN_FD"
 WORKER_ENV = "HARBOR_TWISTED_WORKER"
 READY_FD_ENV = "HARBOR_TWISTED_READY_FD"
+PARENT_ENV = "HARBOR_TWISTED_SUPERVISOR"
 STOP_GRACE_SECONDS = 30.0
 QUICK_DEATH_SECONDS = 5.0  # a worker that dies sooner than this after its start…
 QUICK_DEATHS_ALLOWED = 5  # …this many times in a row stops the whole service
@@ -88,7 +89,9 @@ class AdoptedPortService(service.Service):
         self.family = socket.AF_INET6 if ipv6 else socket.AF_INET
         self.port: tcp.Port | None = None
         self._waitingForPort: defer.Deferred[tcp.Port] | None = None  # as twisted's names it
-        self._parent = os.getppid()
+        # from the parent itself: a parent gone before this worker got here would otherwise
+        # be taken for init, and never missed
+        self._parent = int(os.environ.get(PARENT_ENV) or os.getppid())
         self._orphan_check = task.LoopingCall(self._stop_if_orphaned)
 
     def _stop_if_orphaned(self) -> None:
@@ -162,7 +165,8 @@ class Supervisor:
 
     def _spawn(self, index: int, ready_fd: int | None = None) -> None:
         fd = self.sock.fileno()
-        env = dict(os.environ, HT_WORKERS="1", **{LISTEN_FD_ENV: str(fd), WORKER_ENV: str(index)})
+        env = dict(os.environ, HT_WORKERS="1", **{LISTEN_FD_ENV: str(fd), WORKER_ENV: str(index),
+                                                   PARENT_ENV: str(os.getpid())})
         if index > 0:
             env["HT_AUTO_MIGRATE"] = "false"  # worker 0 migrated before the others started
         fds: tuple[int, ...] = (fd,)
