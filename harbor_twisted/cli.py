@@ -15,6 +15,7 @@ from harbor_twisted import __version__
 from harbor_twisted.auth import keys
 from harbor_twisted.auth.passwords import PasswordPolicyError
 from harbor_twisted.common import local_urls
+from harbor_twisted.common.malloc import return_large_allocations
 from harbor_twisted.config import Config, ConfigError, load_config
 from harbor_twisted.core import auth_mode_switch
 from harbor_twisted.core.identity import reset_password
@@ -29,6 +30,7 @@ from harbor_twisted.services import (
     jobservice_service,
     registry_service,
 )
+from harbor_twisted.workers import announce_ready, run_workers, worker_index
 
 log = Logger(namespace="harbor_twisted.cli")
 
@@ -71,6 +73,7 @@ def _prepare(config: Config) -> None:
 
 def _run(config: Config, build: Callable[[Config], service.MultiService]) -> int:
     start_logging(config.log_level, config.log_format)
+    return_large_allocations()  # password checks' 19 MiB would stay resident per thread
     top = build(config)
     for child in top:
         if isinstance(child, service.Service) and hasattr(child, "_raiseSynchronously"):
@@ -87,6 +90,7 @@ def _run(config: Config, build: Callable[[Config], service.MultiService]) -> int
         port = getattr(child, "_waitingForPort", None)
         if port is not None:
             port.addCallback(_announce, getattr(child, "process_kind", "registry"))
+    announce_ready()
     reactor.addSystemEventTrigger("before", "shutdown", top.stopService)
     reactor.run()
     return 0
@@ -177,6 +181,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     builds = {"all-in-one": all_in_one_service, "core": core_service,
               "jobservice": jobservice_service}
     build = builds.get(args.command, registry_service)
+    several = config.workers > 1 and args.command in ("all-in-one", "registry")
+    if several and worker_index() is None:
+        own_command = list(argv) if argv is not None else sys.argv[1:]
+        return run_workers(config, [sys.executable, "-m", "harbor_twisted.cli", *own_command],
+                           start_logging)
     return _run(config, build)
 
 

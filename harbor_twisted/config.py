@@ -115,6 +115,9 @@ class Config:
     # the CA that signed this registry's TLS certificate (PEM), offered for download at
     # GET /api/v2.0/systeminfo/getcert; unset or missing: there is none to offer
     ca_certificate_file: Path | None = None
+    # registry and all-in-one: worker processes sharing the listening socket (workers.py);
+    # "auto" in the file means one per core
+    workers: int = 1
     _networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(
         default=(), repr=False, compare=False
     )
@@ -201,6 +204,12 @@ def _database_url(key: str, value: Any) -> str:
     if text.startswith("postgresql://"):
         text = "postgresql+psycopg://" + text.removeprefix("postgresql://")
     return text
+
+
+def _workers(key: str, value: Any) -> int:
+    if str(value).strip().lower() == "auto":
+        return os.cpu_count() or 1
+    return _as_int(key, value, 1, 256)
 
 
 def _non_empty(key: str, value: Any) -> str:
@@ -290,6 +299,7 @@ _CONVERTERS: dict[str, Any] = {
     "session_max_seconds": lambda k, v: _as_int(k, v, 1, 30 * 24 * 3600),
     "settings_refresh_seconds": lambda k, v: _as_int(k, v, 1, 3600),
     "ca_certificate_file": lambda k, v: Path(str(v)).expanduser(),
+    "workers": _workers,
 }
 
 KNOWN_KEYS = tuple(f.name for f in fields(Config) if not f.name.startswith("_"))

@@ -54,6 +54,7 @@ from harbor_twisted.storage.drivers import open_blob_store
 from harbor_twisted.tokens.service import TokenIssuer, TokenResource
 from harbor_twisted.webhooks import dispatch as webhook_dispatch
 from harbor_twisted.webhooks.delivery import run_webhook
+from harbor_twisted.workers import adopted_port_service, runs_once_per_host, worker_header
 
 log = Logger(namespace="harbor_twisted.services")
 
@@ -157,6 +158,7 @@ class RegistryChannel(http.HTTPChannel):
 class RegistrySite(server.Site):
     protocol = RegistryChannel  # type: ignore[assignment]  # twisted types it as a factory
     noisy = False
+    worker: bytes | None = None  # of several worker processes, which one this is
 
     def __init__(
         self, root: resource.Resource, app: RegistryApp | None, access_log: bool,
@@ -169,6 +171,11 @@ class RegistrySite(server.Site):
         """Access lines only at debug level: formatting them costs the hot path dearly."""
         if self.access_log:
             super().log(request)
+
+    def getResourceFor(self, request: server.Request) -> IResource:  # noqa: N802 - twisted's
+        if self.worker is not None:  # which of several workers answered (tests, debugging)
+            request.setHeader(b"x-harbor-worker", self.worker)
+        return super().getResourceFor(request)
 
 
 def build_site(
@@ -196,10 +203,12 @@ def build_site(
         service_root = resource.Resource()
         _put(service_root, b"token", token)
         _put(root, b"service", service_root)
-    return RegistrySite(
+    site = RegistrySite(
         root, app, access_log=config.log_level == "debug",
         idle_timeout=config.idle_timeout_seconds,
     )
+    site.worker = worker_header()
+    return site
 
 
 def _put(parent: resource.Resource, name: bytes, child: resource.Resource) -> None:
@@ -221,6 +230,11 @@ def _expire_uploads(app: RegistryApp) -> defer.Deferred[None]:
 def _listen(config: Config, site: RegistrySite, parent: service.MultiService,
             kind: str = "registry") -> None:
     ipv6 = ":" in config.listen_address
+    adopted = adopted_port_service(site, ipv6)  # one of several workers: the parent's socket
+    if adopted is not None:
+        adopted.process_kind = kind  # type: ignore[attr-defined]
+        adopted.setServiceParent(parent)
+        return
     endpoint_class = endpoints.TCP6ServerEndpoint if ipv6 else endpoints.TCP4ServerEndpoint
     endpoint = endpoint_class(reactor, config.port, interface=config.listen_address, backlog=1024)
     listening = internet.StreamServerEndpointService(endpoint, site)
@@ -373,7 +387,8 @@ def all_in_one_service(config: Config) -> service.MultiService:
     if app.authorizer is not None:
         app.authorizer.read_only = lambda: identity.read_only
         app.authorizer.identity = identity  # Basic credentials on /v2/, as Harbor accepts
-    add_job_service(config, top, job_kinds())
+    if runs_once_per_host():  # of several workers, the first alone runs jobs
+        add_job_service(config, top, job_kinds())
     _listen(config, build_site(app, token, api, portal, pages=pages), top)
     top.registry_app = app  # type: ignore[attr-defined]  # handy for tests
     return top

@@ -35,6 +35,11 @@ def _process_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / HZ  # utime, stime
 
 
+def server_seconds(server_pid: int) -> float:
+    """CPU seconds the server's process tree used so far (every worker of it)."""
+    return sum(_process_seconds(pid) for pid in process_tree(server_pid))
+
+
 def snapshot(server_pid: int) -> CpuSnapshot:
     own = os.times()
     ours = own.user + own.system + own.children_user + own.children_system

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from . import client, wrk
+from . import client, cpu, wrk
 from .payload import Blob, Payload, small_blob
 from .rss import RssSampler, hwm_mib, tree_rss_mib
 from .servers import HOST, RunningServer
@@ -226,6 +227,118 @@ def rss_upload(server: RunningServer, ctx: Context) -> Figures:
     }
 
 
+CLIENT_COUNTS = (1, 4, 8)
+
+
+def _together(server: RunningServer, clients: int, work: Callable[[int], None]
+              ) -> tuple[float, float]:
+    """``work(i)`` in ``clients`` threads at once, each on its own connection; the wall
+    seconds from their common start to the last one's end, and the server's CPU use over
+    them in % of one core (all its processes)."""
+    _settle()
+    start = threading.Barrier(clients + 1)
+    errors: list[BaseException] = []
+
+    def run(index: int) -> None:
+        start.wait()
+        try:
+            work(index)
+        except BaseException as error:  # raised again in the caller
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    cpu_before = cpu.server_seconds(server.pid)
+    started = time.perf_counter()
+    start.wait()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - started
+    if errors:
+        raise errors[0]
+    return seconds, (cpu.server_seconds(server.pid) - cpu_before) / seconds * 100
+
+
+def push_together(clients: int) -> Run:
+    """Each client pushes its own big blob (monolithic) to its own repository."""
+
+    def measure(server: RunningServer, ctx: Context) -> Figures:
+        blobs = [ctx.big_payload().blob() for _ in range(clients)]
+
+        def push(index: int) -> None:
+            conn = client.connect(server.port)
+            try:
+                client.push_monolithic(conn, f"{PUSH_REPO}-{index}", blobs[index])
+            finally:
+                conn.close()
+
+        seconds, cpu_percent = _together(server, clients, push)
+        total = sum(blob.size for blob in blobs)
+        return {f"push_x{clients}_mbps": _mbps(total, seconds),
+                f"push_x{clients}_cpu": cpu_percent}
+
+    return measure
+
+
+def pull_together(clients: int) -> Run:
+    """Each client pulls the round's big blob once, at the same time."""
+
+    def measure(server: RunningServer, ctx: Context) -> Figures:
+        blob = _blob_on(server, ctx)
+
+        def fetch(_index: int) -> None:
+            conn = client.connect(server.port)
+            try:
+                got = client.pull(conn, PUSH_REPO, blob.digest, ctx.settings.pull_buffer)
+            finally:
+                conn.close()
+            if got != blob.size:
+                raise client.ProtocolError(f"pulled {got} bytes of {blob.size}")
+
+        seconds, cpu_percent = _together(server, clients, fetch)
+        return {f"pull_x{clients}_mbps": _mbps(blob.size * clients, seconds),
+                f"pull_x{clients}_cpu": cpu_percent}
+
+    return measure
+
+
+def disk_write(server: RunningServer, ctx: Context) -> Figures:
+    """The disk's own rate: the big blob's size written to the server's filesystem and
+    fdatasynced (what a monolithic push can at best reach)."""
+    _settle()
+    path = server.workdir / "disk-rate.bin"
+    block = os.urandom(MiB)
+    size = ctx.settings.big_bytes
+    started = time.perf_counter()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        for _ in range(size // MiB):
+            os.write(fd, block)
+        os.fdatasync(fd)
+    finally:
+        os.close(fd)
+    seconds = time.perf_counter() - started
+    path.unlink()
+    return {"disk_mbps": _mbps(size, seconds)}
+
+
+def _together_measures() -> tuple[Measure, ...]:
+    made = []
+    for kind, title, run in (("push", "blob push, monolithic", push_together),
+                             ("pull", "blob pull", pull_together)):
+        for clients in CLIENT_COUNTS:
+            made.append(Measure(
+                f"{kind}-x{clients}",
+                (_m(f"{kind}_x{clients}_mbps", f"{title}, {clients} clients at once", "MB/s"),
+                 _m(f"{kind}_x{clients}_cpu", "  server CPU (% of one core)", "%", False,
+                    False)),
+                run(clients),
+                needs_big=True,
+            ))
+    return tuple(made)
+
+
 def _m(
     key: str, title: str, unit: str, higher_is_better: bool = True, comparable: bool = True
 ) -> Metric:
@@ -281,6 +394,9 @@ MEASURES: tuple[Measure, ...] = (
         rss_upload,
         needs_huge=True,
     ),
+    Measure("disk", (_m("disk_mbps", "disk write + fdatasync (no server)", "MB/s"),),
+            disk_write, needs_big=True),
+    *_together_measures(),
 )
 
 

@@ -19,7 +19,14 @@ from harbor_twisted.registry.quota_events import quota_refused
 from harbor_twisted.registry.request import RegistryRequest
 from harbor_twisted.registry.state import RegistryApp
 from harbor_twisted.registry.upload_sink import UploadBody, close_writer, storage_error
-from harbor_twisted.storage.base import DigestMismatch, UploadBusy, UploadMissing, UploadWriter
+from harbor_twisted.storage.base import (
+    DigestLock,
+    DigestMismatch,
+    StoredBlob,
+    UploadBusy,
+    UploadMissing,
+    UploadWriter,
+)
 from harbor_twisted.storage.digests import DEFAULT_ALGORITHM, Digest, InvalidDigest, parse_digest
 from harbor_twisted.web.http import Response, query_value
 
@@ -181,9 +188,8 @@ async def _finish(
             raise DigestMismatch(expected, actual)
         # Held from the rename (or dedup) to the committed row: GC re-checks the row under
         # the same lock before deleting a file, so this blob cannot lose its file meanwhile.
-        lock = await app.in_disk_thread(app.blobs.lock_digest, expected)
+        lock, stored = await app.in_disk_thread(_lock_and_commit, app, writer, expected)
         try:
-            stored = await app.in_disk_thread(writer.commit, expected)
             await app.db.run(_record_blob, route.name, str(stored.digest), stored.size, upload_id)
         finally:
             lock.release()
@@ -207,6 +213,18 @@ async def _finish(
     finally:  # a driver may still store a part here: off the reactor
         await app.in_disk_thread(writer.close)
     return _blob_created(app, request, route, expected)
+
+
+def _lock_and_commit(app: RegistryApp, writer: UploadWriter, expected: Digest
+                     ) -> tuple[DigestLock, StoredBlob]:
+    """Both in one disk thread: a holder that waited for another thread to commit could
+    wait forever while the other threads all wait for its lock (same-blob pushes)."""
+    lock = app.blobs.lock_digest(expected)
+    try:
+        return lock, writer.commit(expected)
+    except BaseException:
+        lock.release()
+        raise
 
 
 def quota_denied(exc: quota_store.QuotaExceeded) -> RegistryError:

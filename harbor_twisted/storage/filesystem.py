@@ -288,9 +288,25 @@ class FilesystemBlobStore:
         removed = []
         for upload_id, mtime in list(self._upload_times()):
             if mtime < older_than and upload_id not in keep | self.uploads.writing:
+                if self._written_elsewhere(upload_id):
+                    continue
                 self.remove_upload(upload_id)
                 removed.append(upload_id)
         return removed
+
+    def _written_elsewhere(self, upload_id: str) -> bool:
+        """Whether a writer of another process (another worker) holds the upload's flock."""
+        try:
+            fd = os.open(self.upload_root / upload_id / "data", os.O_RDONLY)
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)  # closing drops the flock, if it was taken
+        return False
 
     # -- finished blobs -------------------------------------------------------------------
 
