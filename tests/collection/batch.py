@@ -40,6 +40,10 @@ class BatchOutcome:
         """Why the section ``name`` did not pass: its failed task, or the run's tail."""
         return self.failed.get(name) or self.run.tail()
 
+    def joined(self, later: BatchOutcome) -> BatchOutcome:
+        """This outcome and a later run's (whose run explains what neither recorded)."""
+        return BatchOutcome(later.run, self.done + later.done, {**self.failed, **later.failed})
+
 
 @dataclass
 class BatchPlan:

@@ -141,13 +141,18 @@ def ldap_outcome(request: pytest.FixtureRequest, slapd: Slapd,
     server = start_server(workdir / "data", database_url)
     s = secrets.token_hex(3)
     try:
-        yield run_batch(server, workdir, [
+        # the directory and ldap_auth first, one after the other; then the members and the
+        # group side by side
+        first = run_batch(server, workdir / "first", [
             Section("ldap_configuration", tasks(configuration_spec(slapd))),
             Section("ldap_search_password", search_password_tasks(slapd)),
+        ], parallel=False)
+        then = run_batch(server, workdir / "then", [
             Section("ldap_member_user", tasks(member_user_spec(s))),
             Section("ldap_member_group", tasks(member_group_spec(s))),
             Section("ldap_usergroup", tasks(usergroup_spec())),
-        ], parallel=False)  # the directory and ldap_auth first, then the members
+        ])
+        yield first.joined(then)
     finally:
         server.stop()
 
