@@ -38,11 +38,14 @@ def ansible_tool(name: str) -> Path:
     return tool
 
 
-def play(tasks: list[dict[str, Any]], name: str = "harbor_twisted.registry") -> list[dict]:
-    """One play on localhost with the collection's connection options as module defaults."""
+def play(tasks: list[dict[str, Any]], name: str = "harbor_twisted.registry",
+         strategy: str = "linear") -> list[dict]:
+    """One play on the inventory's hosts (all local) with the collection's connection
+    options as module defaults."""
     return [{
         "name": name,
-        "hosts": "localhost",
+        "hosts": "all",
+        "strategy": strategy,
         "gather_facts": False,
         "module_defaults": {"group/harbor_twisted.registry.all": {
             "url": "{{ harbor_url }}", "username": "{{ harbor_username }}",
@@ -52,7 +55,8 @@ def play(tasks: list[dict[str, Any]], name: str = "harbor_twisted.registry") -> 
 
 
 def run_playbook(playbook: list[dict], workdir: Path, variables: dict[str, Any],
-                 check: bool = False, timeout: int = 300) -> PlaybookRun:
+                 check: bool = False, timeout: int = 300,
+                 hosts: tuple[str, ...] = ("localhost",), forks: int = 1) -> PlaybookRun:
     workdir.mkdir(parents=True, exist_ok=True)
     book = workdir / "playbook.yml"
     book.write_text(json.dumps(playbook, indent=1))  # JSON is YAML
@@ -68,13 +72,15 @@ def run_playbook(playbook: list[dict], workdir: Path, variables: dict[str, Any],
         "ANSIBLE_HOME": str(workdir / "home"),
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_PIPELINING": "1",
+        "ANSIBLE_FORKS": str(forks),
+        "ANSIBLE_GATHERING": "explicit",
         "ANSIBLE_RETRY_FILES_ENABLED": "0",
         "ANSIBLE_LOCALHOST_WARNING": "0",
         "ANSIBLE_INVENTORY_UNPARSED_WARNING": "0",
         "ANSIBLE_PYTHON_INTERPRETER": str(ANSIBLE_BIN / "python"),
         "PATH": f"{ANSIBLE_BIN}:{env.get('PATH', '')}",
     })
-    args = [str(ansible_tool("ansible-playbook")), "-i", "localhost,", "-c", "local",
+    args = [str(ansible_tool("ansible-playbook")), "-i", ",".join(hosts) + ",", "-c", "local",
             "-e", f"@{extra}", str(book)]
     if check:
         args.append("--check")

@@ -28,6 +28,30 @@ class Lifecycle:
     teardown: list[dict[str, Any]] = field(default_factory=list)
 
 
+ROLE_IDS = {"project_admin": 1, "developer": 2, "guest": 3, "maintainer": 4}
+
+
+def member_lifecycle(project: str, member: dict[str, str], entity_name: str,
+                     setup: list[dict[str, Any]], roles: tuple[str, str] = ("guest", "developer"),
+                     stored_extra: str = "true") -> Lifecycle:
+    """project_member for ``member`` ({"user": ...} or {"group": ...}), listed in the
+    project as ``entity_name``: role ``roles[0]``, changed to ``roles[1]``, then removed
+    with the project."""
+    role_ids = "read.json | map(attribute='role_id') | list == "
+    return Lifecycle(
+        module="project_member", result_key="member", setup=setup,
+        create={"project": project, **member, "role": roles[0]},
+        change={"role": roles[1]}, field="role",
+        read=f"/projects/{project}/members?entityname={entity_name}",
+        stored_before=f"{role_ids}[{ROLE_IDS[roles[0]]}] and {stored_extra}",
+        stored_after=f"{role_ids}[{ROLE_IDS[roles[1]]}]",
+        gone="read.json == []",
+        absent_args={"project": project, **member, "state": "absent"},
+        teardown=[{"name": f"Project {project} absent",
+                   _module("project"): {"name": project, "state": "absent"}}],
+    )
+
+
 def _module(name: str) -> str:
     return f"harbor_twisted.registry.{name}"
 

@@ -3,13 +3,15 @@ the real ``ansible-playbook`` against a real server."""
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 import pytest
 import requests
 
-from tests.collection.conftest import Runner
-from tests.collection.lifecycle import Lifecycle, tasks
+from tests.collection.batch import BatchOutcome, Section
+from tests.collection.conftest import Runner, run_batch
+from tests.collection.lifecycle import Lifecycle, member_lifecycle, tasks
 from tests.support.server import RegistryServer
 
 
@@ -64,20 +66,10 @@ def project_quota_spec(s: str) -> Lifecycle:
 
 def member_spec(s: str) -> Lifecycle:
     project, user = f"coll-m-{s}", f"member-{s}"
-    return Lifecycle(
-        module="project_member", result_key="member",
-        setup=[_project(project),
-               _uri("POST", "/users", {"username": user, "email": f"{user}@example.org",
-                                       "realname": user, "password": "Member-Pass-1"})],
-        create={"project": project, "user": user, "role": "guest"},
-        change={"role": "developer"}, field="role",
-        read=f"/projects/{project}/members?entityname={user}",
-        stored_before="read.json | map(attribute='role_id') | list == [3]",
-        stored_after="read.json | map(attribute='role_id') | list == [2]",
-        gone="read.json == []",
-        absent_args={"project": project, "user": user, "state": "absent"},
-        teardown=[_project(project, "absent")],
-    )
+    return member_lifecycle(project, {"user": user}, user, setup=[
+        _project(project),
+        _uri("POST", "/users", {"username": user, "email": f"{user}@example.org",
+                                "realname": user, "password": "Member-Pass-1"})])
 
 
 def endpoint_spec(s: str) -> Lifecycle:
@@ -254,19 +246,11 @@ SPECS = {
 }
 
 
-@pytest.mark.parametrize("kind", sorted(SPECS))
-def test_object_module_lifecycle(kind: str, ansible: Runner, suffix: str) -> None:
-    run = ansible(tasks(SPECS[kind](suffix)))
-    assert run.returncode == 0, run.tail()
-    assert "failed=0" in run.output
-
-
-def test_endpoint_secret_is_sent_again_only_with_update_secret_always(
-        ansible: Runner, suffix: str) -> None:
-    endpoint = {"name": f"coll-s-{suffix}", "endpoint_url": "http://127.0.0.1:9",
+def endpoint_secret_tasks(s: str) -> list[dict[str, Any]]:
+    endpoint = {"name": f"coll-s-{s}", "endpoint_url": "http://127.0.0.1:9",
                 "access_key": "k", "access_secret": "one"}
     module = "harbor_twisted.registry.registry"
-    run = ansible([
+    return [
         {"name": "Create", module: endpoint},
         {"name": "Another secret, on_create", module: {**endpoint, "access_secret": "two"},
          "register": "kept", "diff": True},
@@ -278,8 +262,27 @@ def test_endpoint_secret_is_sent_again_only_with_update_secret_always(
             "'two' not in (sent | to_json)",
             "sent.diff.after.access_secret == 'VALUE_SPECIFIED_IN_NO_LOG_PARAMETER'"]}},
         {"name": "Delete", module: {**endpoint, "state": "absent"}},
-    ])
-    assert run.returncode == 0, run.tail()
+    ]
+
+
+@pytest.fixture(scope="module")
+def lifecycles(server: RegistryServer, tmp_path_factory: pytest.TempPathFactory
+               ) -> BatchOutcome:
+    """Every lifecycle of this module in one ``ansible-playbook`` run (batch.py)."""
+    s = secrets.token_hex(3)
+    sections = [Section(kind, tasks(spec(s))) for kind, spec in sorted(SPECS.items())]
+    sections.append(Section("endpoint_secret", endpoint_secret_tasks(s)))
+    return run_batch(server, tmp_path_factory.mktemp("lifecycles"), sections)
+
+
+@pytest.mark.parametrize("kind", sorted(SPECS))
+def test_object_module_lifecycle(kind: str, lifecycles: BatchOutcome) -> None:
+    assert kind in lifecycles.done, lifecycles.explain(kind)
+
+
+def test_endpoint_secret_is_sent_again_only_with_update_secret_always(
+        lifecycles: BatchOutcome) -> None:
+    assert "endpoint_secret" in lifecycles.done, lifecycles.explain("endpoint_secret")
 
 
 def _audit_total(registry: RegistryServer) -> int:

@@ -51,3 +51,32 @@ attributes:
     description: Shows the managed fields before and after.
     support: full
 """
+
+    INFO = r"""
+attributes:
+  check_mode:
+    description: Reads in check mode too.
+    support: full
+  diff_mode:
+    description: No diff.
+    support: none
+"""
+
+    ACTION = r"""
+attributes:
+  check_mode:
+    description: Reports the job it would start without starting it.
+    support: full
+  diff_mode:
+    description: No diff.
+    support: none
+options:
+  wait:
+    description: Wait until the job ends; fail when it failed.
+    type: bool
+    default: false
+  wait_timeout:
+    description: How many seconds to wait at most.
+    type: int
+    default: 600
+"""

@@ -205,6 +205,12 @@ class HarborApi(object):
             raise HarborError("replication endpoint (registry) %r does not exist" % name, 404)
         return found["id"]
 
+    def replication_policy_required(self, name):
+        found = self.find_by_name("/replication/policies", name)
+        if found is None:
+            raise HarborError("replication policy %r does not exist" % name, 404)
+        return found
+
     def user(self, name):
         """The user named ``name`` (exact), or None."""
         for item in self.list_all("/users/search", {"username": name}):

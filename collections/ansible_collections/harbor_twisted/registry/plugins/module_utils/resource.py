@@ -22,6 +22,8 @@ from ansible_collections.harbor_twisted.registry.plugins.module_utils.compare im
     target_view,
 )
 from ansible_collections.harbor_twisted.registry.plugins.module_utils.harbor import (
+    FINISHED,
+    SUCCEEDED,
     HarborApi,
     HarborError,
     connection_spec,
@@ -84,16 +86,31 @@ class ObjectModule(HarborModule):
         """The managed fields as given; None for a field not given."""
         raise NotImplementedError
 
-    def create(self, after):
-        """Create the object with the view ``after``; return its id."""
+    # The writes below suit an object kept under one API path: POST there, PUT and DELETE
+    # at PATH/ID, each with the body the module makes of its view; others override them.
+    path = None
+
+    def collection(self):
+        """The API path of the objects of this kind."""
+        return self.path
+
+    def item_path(self, existing):
+        return "%s/%d" % (self.collection(), existing["id"])
+
+    def body(self, after, existing=None):
+        """The API's body for the view ``after``."""
         raise NotImplementedError
+
+    def create(self, after):
+        """Create the object with the view ``after``; may return more of the result."""
+        self.api.post(self.collection(), self.body(after))
 
     def update(self, existing, after, changed):
         """Bring ``existing`` to ``after``; ``changed`` names the differing fields."""
-        raise NotImplementedError
+        self.api.put(self.item_path(existing), self.body(after, existing))
 
     def delete(self, existing):
-        raise NotImplementedError
+        self.api.delete(self.item_path(existing))
 
     def validate(self):
         """Checks and lookups before anything is compared (raise HarborError)."""
@@ -106,9 +123,16 @@ class ObjectModule(HarborModule):
             return given
         return {}
 
+    # (name in the result, key of the API's object): copied beside the view of an existing one
+    result_ids = ()
+
     def result_object(self, existing, after):
-        """What the result carries under ``kind`` (the view, by default)."""
-        return after
+        """What the result carries under ``kind``: the view (never a secret) and the ids."""
+        if existing is None:
+            return dict((k, v) for k, v in after.items() if k not in self.secrets)
+        shown = self.view(existing)
+        shown.update((name, existing[key]) for name, key in self.result_ids)
+        return shown
 
     def run(self):
         self.validate()
@@ -148,15 +172,74 @@ class ObjectModule(HarborModule):
 
 
 class InfoModule(HarborModule):
-    """Reads only: ``changed`` is always false and check mode changes nothing."""
+    """Reads only: ``changed`` is always false and check mode changes nothing.
+
+    The result lists objects under ``key``: the one the parameter ``selector`` names
+    (none when it does not exist), or every one without it.
+    """
+
+    key = "objects"
+    selector = "name"
+
+    def prepare(self):
+        """Checks and lookups before reading (raise HarborError)."""
+
+    def one(self, value):
+        """The object ``value`` selects, or None."""
+        raise NotImplementedError
+
+    def every(self):
+        raise NotImplementedError
+
+    def extra(self):
+        """More of the result beside the list."""
+        return {}
 
     def run(self):
-        result = dict(changed=False)
-        result.update(self.gather())
+        self.prepare()
+        value = self.params.get(self.selector)
+        if value is None or value == "":
+            found = self.every()
+        else:
+            found = [x for x in [self.one(value)] if x]
+        result = dict(changed=False, **self.extra())
+        result[self.key] = found
         return result
 
-    def gather(self):
+
+class ActionModule(HarborModule):
+    """Starts a job (check mode: starts none) and optionally waits for its end.
+
+    ``start()`` returns the API path of the job it started; the job's ``status_field``
+    tells when it ended and whether it succeeded, its ``message_field`` why not.
+    """
+
+    key = "job"
+    label = "job"
+    status_field = "status"
+    message_field = "status_text"
+
+    def prepare(self):
+        """Checks and lookups before anything starts (raise HarborError)."""
+
+    def start(self):
         raise NotImplementedError
+
+    def run(self):
+        self.prepare()
+        if self.module.check_mode:
+            return {"changed": True, self.key: {}}
+        path = self.start()
+        job = self.api.get(path)
+        if self.params["wait"]:
+            job = wait_until_done(lambda: self.api.get(path),
+                                  lambda j: j.get(self.status_field) in FINISHED,
+                                  self.params["wait_timeout"])
+            if job.get(self.status_field) not in SUCCEEDED:
+                raise HarborError("%s %s ended %s: %s" % (
+                    self.label, job.get("id"), job.get(self.status_field),
+                    job.get(self.message_field, "")), changed=True)
+        return {"changed": True, self.key: job}
 
 
 WAIT_SPEC = dict(

@@ -17,13 +17,7 @@ description:
 author: harbor-twisted maintainers (@harbor-twisted)
 extends_documentation_fragment:
   - harbor_twisted.registry.connection
-attributes:
-  check_mode:
-    description: Reads in check mode too.
-    support: full
-  diff_mode:
-    description: No diff.
-    support: none
+  - harbor_twisted.registry.connection.INFO
 options:
   project:
     description: The project's name.
@@ -65,17 +59,20 @@ class ArtifactInfo(InfoModule):
     argument_spec = dict(project=dict(type="str", required=True),
                          repository=dict(type="str", required=True),
                          reference=dict(type="str"))
+    key = "artifacts"
+    selector = "reference"
+    query = {"with_tag": "true"}
 
-    def gather(self):
+    def prepare(self):
         self.api.project_required(self.params["project"])
-        base = "/projects/%s/repositories/%s/artifacts" % (
+        self.base = "/projects/%s/repositories/%s/artifacts" % (
             path_part(self.params["project"]), path_part(path_part(self.params["repository"])))
-        query = {"with_tag": "true"}
-        if self.params["reference"]:
-            found = self.api.get(base + "/" + path_part(self.params["reference"]), query,
-                                 missing_ok=True)
-            return dict(artifacts=[found] if found else [])
-        return dict(artifacts=self.api.list_all(base, query))
+
+    def one(self, value):
+        return self.api.get(self.base + "/" + path_part(value), self.query, missing_ok=True)
+
+    def every(self):
+        return self.api.list_all(self.base, self.query)
 
 
 def main():

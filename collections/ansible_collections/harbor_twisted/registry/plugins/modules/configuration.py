@@ -119,9 +119,6 @@ class Configuration(ObjectModule):
         body.update(after.get("secret_settings") or {})
         self.api.put("/configurations", body)
 
-    def result_object(self, existing, after):
-        return self.view(existing) if existing is not None else after
-
 
 def main():
     Configuration().execute()

@@ -17,13 +17,7 @@ description:
 author: harbor-twisted maintainers (@harbor-twisted)
 extends_documentation_fragment:
   - harbor_twisted.registry.connection
-attributes:
-  check_mode:
-    description: Reads in check mode too.
-    support: full
-  diff_mode:
-    description: No diff.
-    support: none
+  - harbor_twisted.registry.connection.INFO
 options:
   id:
     description: One run's id; without it, every run.
@@ -55,13 +49,17 @@ from ansible_collections.harbor_twisted.registry.plugins.module_utils.resource i
 
 class GcInfo(InfoModule):
     argument_spec = dict(id=dict(type="int"))
+    key = "runs"
+    selector = "id"
 
-    def gather(self):
-        schedule = self.api.get("/system/gc/schedule")
-        if self.params["id"] is not None:
-            found = self.api.get("/system/gc/%d" % self.params["id"], missing_ok=True)
-            return dict(schedule=schedule, runs=[found] if found else [])
-        return dict(schedule=schedule, runs=self.api.list_all("/system/gc"))
+    def one(self, value):
+        return self.api.get("/system/gc/%d" % value, missing_ok=True)
+
+    def every(self):
+        return self.api.list_all("/system/gc")
+
+    def extra(self):
+        return dict(schedule=self.api.get("/system/gc/schedule"))
 
 
 def main():

@@ -17,13 +17,7 @@ description:
 author: harbor-twisted maintainers (@harbor-twisted)
 extends_documentation_fragment:
   - harbor_twisted.registry.connection
-attributes:
-  check_mode:
-    description: Reports the run it would start without starting it.
-    support: full
-  diff_mode:
-    description: No diff.
-    support: none
+  - harbor_twisted.registry.connection.ACTION
 options:
   dry_run:
     description: Only count what would be deleted.
@@ -37,14 +31,6 @@ options:
     description: How many workers the run uses.
     type: int
     default: 1
-  wait:
-    description: Wait until the run ends; fail when it failed.
-    type: bool
-    default: false
-  wait_timeout:
-    description: How many seconds to wait at most.
-    type: int
-    default: 600
 """
 
 EXAMPLES = r"""
@@ -65,42 +51,29 @@ run:
   sample: {"id": 12, "job_status": "Success", "job_parameters": "{\"dry_run\": true, \"delete_untagged\": false, \"workers\": 1}"}
 """
 
-from ansible_collections.harbor_twisted.registry.plugins.module_utils.harbor import (
-    FINISHED,
-    SUCCEEDED,
-    HarborError,
-)
 from ansible_collections.harbor_twisted.registry.plugins.module_utils.resource import (
     WAIT_SPEC,
-    HarborModule,
-    wait_until_done,
+    ActionModule,
 )
 
 
-class GcRun(HarborModule):
+class GcRun(ActionModule):
     argument_spec = dict(
         dry_run=dict(type="bool", default=False),
         delete_untagged=dict(type="bool", default=False),
         workers=dict(type="int", default=1),
         **WAIT_SPEC
     )
+    key = "run"
+    label = "garbage collection"
+    status_field = "job_status"
+    message_field = "status_message"
 
-    def run(self):
-        if self.module.check_mode:
-            return dict(changed=True, run={})
+    def start(self):
         parameters = dict((k, self.params[k]) for k in ("dry_run", "delete_untagged", "workers"))
         run_id = self.api.post("/system/gc/schedule", {
             "schedule": {"type": "Manual"}, "parameters": parameters})
-        run = self.api.get("/system/gc/%d" % run_id)
-        if self.params["wait"]:
-            run = wait_until_done(lambda: self.api.get("/system/gc/%d" % run_id),
-                                  lambda r: r.get("job_status") in FINISHED,
-                                  self.params["wait_timeout"])
-            if run.get("job_status") not in SUCCEEDED:
-                raise HarborError("garbage collection %d ended %s: %s" % (
-                    run_id, run.get("job_status"), run.get("status_message", "")),
-                    changed=True)
-        return dict(changed=True, run=run)
+        return "/system/gc/%d" % run_id
 
 
 def main():

@@ -107,9 +107,6 @@ class GcSchedule(ObjectModule):
             "parameters": {"delete_untagged": after.get("delete_untagged", False),
                            "dry_run": False, "workers": after.get("workers", 1)}})
 
-    def result_object(self, existing, after):
-        return self.view(existing) if existing is not None else after
-
 
 def main():
     GcSchedule().execute()

@@ -97,7 +97,7 @@ class ImmutableRule(ObjectModule):
     def validate(self):
         self.api.project_required(self.params["project"])
 
-    def _path(self):
+    def collection(self):
         return "/projects/%s/immutabletagrules" % path_part(self.params["project"])
 
     def _selectors(self):
@@ -105,7 +105,7 @@ class ImmutableRule(ObjectModule):
 
     def read(self):
         wanted = self._selectors()
-        for rule in self.api.list_all(self._path()):
+        for rule in self.api.list_all(self.collection()):
             if flat(rule) == wanted:
                 return rule
         return None
@@ -116,21 +116,12 @@ class ImmutableRule(ObjectModule):
     def wanted(self):
         return {"disabled": self.params["disabled"]}
 
-    def _body(self, after, existing=None):
+    def body(self, after, existing=None):
         body = dict(nested(self._selectors()), disabled=after["disabled"], action="immutable",
                     template="immutable_template")
         if existing is not None:
             body.update(id=existing["id"], priority=existing.get("priority", 0))
         return body
-
-    def create(self, after):
-        self.api.post(self._path(), self._body(after))
-
-    def update(self, existing, after, changed):
-        self.api.put("%s/%d" % (self._path(), existing["id"]), self._body(after, existing))
-
-    def delete(self, existing):
-        self.api.delete("%s/%d" % (self._path(), existing["id"]))
 
     def result_object(self, existing, after):
         shown = self._selectors()

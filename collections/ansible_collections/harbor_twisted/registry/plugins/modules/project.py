@@ -81,6 +81,7 @@ def _text(value):
 
 class Project(ObjectModule):
     kind = "project"
+    result_ids = (("project_id", "project_id"),)
     argument_spec = dict(
         name=dict(type="str", required=True),
         state=dict(type="str", default="present", choices=["present", "absent"]),
@@ -139,11 +140,6 @@ class Project(ObjectModule):
 
     def delete(self, existing):
         self.api.call("DELETE", self._path(), headers=_BY_NAME)
-
-    def result_object(self, existing, after):
-        if existing is None:
-            return after
-        return dict(self.view(existing), project_id=existing["project_id"])
 
 
 def main():

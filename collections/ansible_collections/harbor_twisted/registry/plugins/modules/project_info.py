@@ -17,13 +17,7 @@ description:
 author: harbor-twisted maintainers (@harbor-twisted)
 extends_documentation_fragment:
   - harbor_twisted.registry.connection
-attributes:
-  check_mode:
-    description: Reads in check mode too.
-    support: full
-  diff_mode:
-    description: No diff.
-    support: none
+  - harbor_twisted.registry.connection.INFO
 options:
   name:
     description: The project's name; without it, every project.
@@ -51,12 +45,13 @@ from ansible_collections.harbor_twisted.registry.plugins.module_utils.resource i
 
 class ProjectInfo(InfoModule):
     argument_spec = dict(name=dict(type="str"))
+    key = "projects"
 
-    def gather(self):
-        if self.params["name"]:
-            found = self.api.project(self.params["name"])
-            return dict(projects=[found] if found else [])
-        return dict(projects=self.api.list_all("/projects"))
+    def one(self, value):
+        return self.api.project(value)
+
+    def every(self):
+        return self.api.list_all("/projects")
 
 
 def main():

@@ -77,6 +77,7 @@ def _dn_key(dn):
 
 class ProjectMember(ObjectModule):
     kind = "member"
+    result_ids = (("id", "id"), ("entity_type", "entity_type"), ("entity_name", "entity_name"))
     argument_spec = dict(
         project=dict(type="str", required=True),
         user=dict(type="str"),
@@ -155,12 +156,6 @@ class ProjectMember(ObjectModule):
 
     def delete(self, existing):
         self.api.delete("%s/%d" % (self._members_path(), existing["id"]))
-
-    def result_object(self, existing, after):
-        if existing is None:
-            return after
-        return dict(self.view(existing), id=existing["id"], entity_type=existing["entity_type"],
-                    entity_name=existing["entity_name"])
 
 
 def main():

@@ -85,6 +85,8 @@ from ansible_collections.harbor_twisted.registry.plugins.module_utils.resource i
 
 class Registry(ObjectModule):
     kind = "registry"
+    path = "/registries"
+    result_ids = (("id", "id"),)
     secrets = ("access_secret",)
     argument_spec = dict(
         name=dict(type="str", required=True),
@@ -120,27 +122,13 @@ class Registry(ObjectModule):
                 and self.read() is None:
             raise HarborError("endpoint_url is required to create endpoint %r" % self.params["name"])
 
-    def _body(self, after):
+    def body(self, after, existing=None):
         credential = {"type": "basic", "access_key": after["access_key"]}
         if "access_secret" in after:
             credential["access_secret"] = after["access_secret"]
         return {"name": self.params["name"], "url": after["endpoint_url"], "type": after["type"],
                 "description": after["description"], "insecure": after["insecure"],
                 "credential": credential}
-
-    def create(self, after):
-        self.api.post("/registries", self._body(after))
-
-    def update(self, existing, after, changed):
-        self.api.put("/registries/%d" % existing["id"], self._body(after))
-
-    def delete(self, existing):
-        self.api.delete("/registries/%d" % existing["id"])
-
-    def result_object(self, existing, after):
-        if existing is None:
-            return dict((k, v) for k, v in after.items() if k not in self.secrets)
-        return dict(self.view(existing), id=existing["id"])
 
 
 def main():

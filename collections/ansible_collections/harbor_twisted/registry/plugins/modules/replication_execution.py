@@ -18,26 +18,12 @@ description:
 author: harbor-twisted maintainers (@harbor-twisted)
 extends_documentation_fragment:
   - harbor_twisted.registry.connection
-attributes:
-  check_mode:
-    description: Reports the execution it would start without starting it.
-    support: full
-  diff_mode:
-    description: No diff.
-    support: none
+  - harbor_twisted.registry.connection.ACTION
 options:
   policy:
     description: The replication policy's name.
     type: str
     required: true
-  wait:
-    description: Wait until the execution ends; fail when it failed.
-    type: bool
-    default: false
-  wait_timeout:
-    description: How many seconds to wait at most.
-    type: int
-    default: 600
 """
 
 EXAMPLES = r"""
@@ -57,39 +43,23 @@ execution:
   sample: {"id": 9, "policy_id": 2, "status": "Success", "total": 3, "succeed": 3, "failed": 0}
 """
 
-from ansible_collections.harbor_twisted.registry.plugins.module_utils.harbor import (
-    FINISHED,
-    SUCCEEDED,
-    HarborError,
-)
 from ansible_collections.harbor_twisted.registry.plugins.module_utils.resource import (
     WAIT_SPEC,
-    HarborModule,
-    wait_until_done,
+    ActionModule,
 )
 
 
-class ReplicationExecution(HarborModule):
+class ReplicationExecution(ActionModule):
     argument_spec = dict(policy=dict(type="str", required=True), **WAIT_SPEC)
+    key = "execution"
+    label = "replication execution"
 
-    def run(self):
-        policy = self.api.find_by_name("/replication/policies", self.params["policy"])
-        if policy is None:
-            raise HarborError("replication policy %r does not exist" % self.params["policy"])
-        if self.module.check_mode:
-            return dict(changed=True, execution={})
-        execution_id = self.api.post("/replication/executions", {"policy_id": policy["id"]})
-        path = "/replication/executions/%d" % execution_id
-        execution = self.api.get(path)
-        if self.params["wait"]:
-            execution = wait_until_done(lambda: self.api.get(path),
-                                        lambda e: e.get("status") in FINISHED,
-                                        self.params["wait_timeout"])
-            if execution.get("status") not in SUCCEEDED:
-                raise HarborError("replication execution %d ended %s: %s" % (
-                    execution_id, execution.get("status"), execution.get("status_text", "")),
-                    changed=True)
-        return dict(changed=True, execution=execution)
+    def prepare(self):
+        self.policy = self.api.replication_policy_required(self.params["policy"])
+
+    def start(self):
+        execution_id = self.api.post("/replication/executions", {"policy_id": self.policy["id"]})
+        return "/replication/executions/%d" % execution_id
 
 
 def main():

@@ -17,13 +17,7 @@ description:
 author: harbor-twisted maintainers (@harbor-twisted)
 extends_documentation_fragment:
   - harbor_twisted.registry.connection
-attributes:
-  check_mode:
-    description: Reads in check mode too.
-    support: full
-  diff_mode:
-    description: No diff.
-    support: none
+  - harbor_twisted.registry.connection.INFO
 options:
   policy:
     description: The replication policy's name; without it, the executions of every policy.
@@ -50,25 +44,22 @@ executions:
   elements: dict
 """
 
-from ansible_collections.harbor_twisted.registry.plugins.module_utils.harbor import HarborError
 from ansible_collections.harbor_twisted.registry.plugins.module_utils.resource import InfoModule
 
 
 class ReplicationExecutionInfo(InfoModule):
     argument_spec = dict(policy=dict(type="str"), id=dict(type="int"))
+    key = "executions"
+    selector = "id"
 
-    def gather(self):
-        if self.params["id"] is not None:
-            found = self.api.get("/replication/executions/%d" % self.params["id"],
-                                 missing_ok=True)
-            return dict(executions=[found] if found else [])
+    def one(self, value):
+        return self.api.get("/replication/executions/%d" % value, missing_ok=True)
+
+    def every(self):
         query = {}
         if self.params["policy"]:
-            policy = self.api.find_by_name("/replication/policies", self.params["policy"])
-            if policy is None:
-                raise HarborError("replication policy %r does not exist" % self.params["policy"])
-            query["policy_id"] = policy["id"]
-        return dict(executions=self.api.list_all("/replication/executions", query))
+            query["policy_id"] = self.api.replication_policy_required(self.params["policy"])["id"]
+        return self.api.list_all("/replication/executions", query)
 
 
 def main():

@@ -119,6 +119,8 @@ FILTER_SPEC = dict(
 
 class ReplicationPolicy(ObjectModule):
     kind = "policy"
+    path = "/replication/policies"
+    result_ids = (("id", "id"),)
     argument_spec = dict(
         name=dict(type="str", required=True),
         state=dict(type="str", default="present", choices=["present", "absent"]),
@@ -192,7 +194,7 @@ class ReplicationPolicy(ObjectModule):
             raise HarborError("policy %r needs src_registry (pull) or dest_registry (push)"
                               % self.params["name"])
 
-    def _body(self, after):
+    def body(self, after, existing=None):
         def ref(name):
             return {"id": self.api.registry_id(name)} if name else None
 
@@ -211,20 +213,6 @@ class ReplicationPolicy(ObjectModule):
                 "replicate_deletion": after["replicate_deletion"],
                 "override": after["override"], "enabled": after["enabled"],
                 "speed": after["speed"]}
-
-    def create(self, after):
-        self.api.post("/replication/policies", self._body(after))
-
-    def update(self, existing, after, changed):
-        self.api.put("/replication/policies/%d" % existing["id"], self._body(after))
-
-    def delete(self, existing):
-        self.api.delete("/replication/policies/%d" % existing["id"])
-
-    def result_object(self, existing, after):
-        if existing is None:
-            return after
-        return dict(self.view(existing), id=existing["id"])
 
 
 def main():

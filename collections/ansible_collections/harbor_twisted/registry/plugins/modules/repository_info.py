@@ -17,13 +17,7 @@ description:
 author: harbor-twisted maintainers (@harbor-twisted)
 extends_documentation_fragment:
   - harbor_twisted.registry.connection
-attributes:
-  check_mode:
-    description: Reads in check mode too.
-    support: full
-  diff_mode:
-    description: No diff.
-    support: none
+  - harbor_twisted.registry.connection.INFO
 options:
   project:
     description: The project's name.
@@ -62,15 +56,16 @@ def repository_path(project, name):
 
 class RepositoryInfo(InfoModule):
     argument_spec = dict(project=dict(type="str", required=True), name=dict(type="str"))
+    key = "repositories"
 
-    def gather(self):
+    def prepare(self):
         self.api.project_required(self.params["project"])
-        if self.params["name"]:
-            found = self.api.get(repository_path(self.params["project"], self.params["name"]),
-                                 missing_ok=True)
-            return dict(repositories=[found] if found else [])
-        return dict(repositories=self.api.list_all(
-            "/projects/%s/repositories" % path_part(self.params["project"])))
+
+    def one(self, value):
+        return self.api.get(repository_path(self.params["project"], value), missing_ok=True)
+
+    def every(self):
+        return self.api.list_all("/projects/%s/repositories" % path_part(self.params["project"]))
 
 
 def main():

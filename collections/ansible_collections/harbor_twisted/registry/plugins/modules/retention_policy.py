@@ -120,6 +120,8 @@ def _rule_view(rule):
 
 class RetentionPolicy(ObjectModule):
     kind = "policy"
+    path = "/retentions"
+    result_ids = (("id", "id"),)
     argument_spec = dict(
         project=dict(type="str", required=True),
         state=dict(type="str", default="present", choices=["present", "absent"]),
@@ -154,7 +156,7 @@ class RetentionPolicy(ObjectModule):
         return {"schedule": None if schedule is None else normalize_cron(schedule),
                 "rules": rules}
 
-    def _body(self, after):
+    def body(self, after, existing=None):
         rules = []
         for number, rule in enumerate(after["rules"], 1):
             params = {} if rule["template"] == "always" else {rule["template"]: rule["count"]}
@@ -165,19 +167,8 @@ class RetentionPolicy(ObjectModule):
                 "trigger": {"kind": "Schedule", "settings": {"cron": after["schedule"]}}}
 
     def create(self, after):
-        self.api.post("/retentions", self._body(after))
+        self.api.post(self.path, self.body(after))
         self.project = self.api.project_required(self.params["project"])
-
-    def update(self, existing, after, changed):
-        self.api.put("/retentions/%d" % existing["id"], self._body(after))
-
-    def delete(self, existing):
-        self.api.delete("/retentions/%d" % existing["id"])
-
-    def result_object(self, existing, after):
-        if existing is None:
-            return after
-        return dict(self.view(existing), id=existing["id"])
 
 
 def main():

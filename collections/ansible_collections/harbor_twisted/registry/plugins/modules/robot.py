@@ -141,6 +141,8 @@ def _permissions(items):
 
 class Robot(ObjectModule):
     kind = "robot"
+    path = "/robots"
+    result_ids = (("id", "id"), ("full_name", "name"))
     secrets = ("secret",)
     argument_spec = dict(
         name=dict(type="str", required=True),
@@ -218,7 +220,7 @@ class Robot(ObjectModule):
             return {}
         return {"secret": self.params["secret"] or ""}  # "" asks for a generated one
 
-    def _body(self, after):
+    def body(self, after, existing=None):
         return {"name": self.params["name"],
                 "level": "project" if self.params["project"] else "system",
                 "description": after["description"], "duration": after["duration"],
@@ -233,25 +235,17 @@ class Robot(ObjectModule):
         return {} if chosen else {"secret": answer.get("secret")}
 
     def create(self, after):
-        created = self.api.post_answer("/robots", self._body(after))
+        created = self.api.post_answer("/robots", self.body(after))
         if after.get("secret"):
             return self._set_secret(created["id"], after["secret"])
         return {"secret": created["secret"]}
 
     def update(self, existing, after, changed):
         if set(changed) - {"secret"}:
-            self.api.put("/robots/%d" % existing["id"], self._body(after))
+            self.api.put(self.item_path(existing), self.body(after))
         if "secret" in changed:
             return self._set_secret(existing["id"], after.get("secret"))
         return {}
-
-    def delete(self, existing):
-        self.api.delete("/robots/%d" % existing["id"])
-
-    def result_object(self, existing, after):
-        if existing is None:
-            return dict((k, v) for k, v in after.items() if k not in self.secrets)
-        return dict(self.view(existing), id=existing["id"], full_name=existing["name"])
 
 
 def main():

@@ -82,6 +82,7 @@ PROFILE = ("email", "realname", "comment")
 
 class User(ObjectModule):
     kind = "user"
+    result_ids = (("user_id", "user_id"),)
     secrets = ("user_password",)
     argument_spec = dict(
         name=dict(type="str", required=True),
@@ -133,11 +134,6 @@ class User(ObjectModule):
 
     def delete(self, existing):
         self.api.delete("/users/%d" % existing["user_id"])
-
-    def result_object(self, existing, after):
-        if existing is None:
-            return dict((k, v) for k, v in after.items() if k not in self.secrets)
-        return dict(self.view(existing), user_id=existing["user_id"])
 
 
 def main():

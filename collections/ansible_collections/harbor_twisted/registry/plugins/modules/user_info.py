@@ -17,13 +17,7 @@ description:
 author: harbor-twisted maintainers (@harbor-twisted)
 extends_documentation_fragment:
   - harbor_twisted.registry.connection
-attributes:
-  check_mode:
-    description: Reads in check mode too.
-    support: full
-  diff_mode:
-    description: No diff.
-    support: none
+  - harbor_twisted.registry.connection.INFO
 options:
   name:
     description: The username; without it, every user.
@@ -52,12 +46,13 @@ from ansible_collections.harbor_twisted.registry.plugins.module_utils.resource i
 
 class UserInfo(InfoModule):
     argument_spec = dict(name=dict(type="str"))
+    key = "users"
 
-    def gather(self):
-        if self.params["name"]:
-            found = self.api.user(self.params["name"])
-            return dict(users=[found] if found else [])
-        return dict(users=self.api.list_all("/users"))
+    def one(self, value):
+        return self.api.user(value)
+
+    def every(self):
+        return self.api.list_all("/users")
 
 
 def main():

@@ -67,6 +67,8 @@ TYPE_NAMES = dict((v, k) for k, v in TYPES.items())
 
 class UserGroup(ObjectModule):
     kind = "group"
+    path = "/usergroups"
+    result_ids = (("id", "id"),)
     argument_spec = dict(
         name=dict(type="str", required=True),
         group_type=dict(type="str", default="http", choices=sorted(TYPES)),
@@ -107,14 +109,6 @@ class UserGroup(ObjectModule):
             raise HarborError("group %r: only the name of an existing group can change"
                               % existing["group_name"])
         self.api.put("/usergroups/%d" % existing["id"], {"group_name": after["name"]})
-
-    def delete(self, existing):
-        self.api.delete("/usergroups/%d" % existing["id"])
-
-    def result_object(self, existing, after):
-        if existing is None:
-            return after
-        return dict(self.view(existing), id=existing["id"])
 
 
 def main():

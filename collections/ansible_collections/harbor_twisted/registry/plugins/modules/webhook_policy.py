@@ -120,6 +120,7 @@ TARGET_FIELDS = ("address", "type", "skip_cert_verify", "payload_format")
 
 class WebhookPolicy(ObjectModule):
     kind = "policy"
+    result_ids = (("id", "id"),)
     secrets = ("auth_headers",)
     argument_spec = dict(
         project=dict(type="str", required=True),
@@ -140,11 +141,11 @@ class WebhookPolicy(ObjectModule):
             raise HarborError("creating webhook policy %r needs event_types and targets"
                               % self.params["name"])
 
-    def _path(self):
+    def collection(self):
         return "/projects/%s/webhook/policies" % path_part(self.params["project"])
 
     def read(self):
-        for policy in self.api.list_all(self._path(), {"q": "name=%s" % self.params["name"]}):
+        for policy in self.api.list_all(self.collection(), {"q": "name=%s" % self.params["name"]}):
             if policy.get("name") == self.params["name"]:
                 return policy
         return None
@@ -173,7 +174,7 @@ class WebhookPolicy(ObjectModule):
             return {}
         return {"auth_headers": self._headers()} if any(self._headers()) else {}
 
-    def _body(self, after):
+    def body(self, after, existing=None):
         headers = after.get("auth_headers") or []
         targets = []
         for index, target in enumerate(after["targets"]):
@@ -184,20 +185,6 @@ class WebhookPolicy(ObjectModule):
         return {"name": self.params["name"], "description": after["description"],
                 "enabled": after["enabled"], "event_types": after["event_types"],
                 "targets": targets}
-
-    def create(self, after):
-        self.api.post(self._path(), self._body(after))
-
-    def update(self, existing, after, changed):
-        self.api.put("%s/%d" % (self._path(), existing["id"]), self._body(after))
-
-    def delete(self, existing):
-        self.api.delete("%s/%d" % (self._path(), existing["id"]))
-
-    def result_object(self, existing, after):
-        if existing is None:
-            return dict((k, v) for k, v in after.items() if k != "auth_headers")
-        return dict(self.view(existing), id=existing["id"])
 
 
 def main():
