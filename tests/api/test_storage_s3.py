@@ -154,13 +154,19 @@ def test_stale_uploads_and_abandoned_multipart_uploads_expire(start_registry, s3
     location = _start(server.url, "library/expiry")
     assert admin_http.patch(server.url + location, data=b"abc", timeout=10).status_code == 202
     assert _keys(s3_account, prefix, "uploads")
+
+    def open_multipart_ids() -> list[str]:
+        uploads = client.list_multipart_uploads(Bucket=s3_account.bucket, Prefix=prefix)
+        return [u["UploadId"] for u in uploads.get("Uploads", [])]
+
+    # the sweep removes the upload's objects, then aborts stale multipart uploads: wait for both
     deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and _keys(s3_account, prefix, "uploads"):
+    while time.monotonic() < deadline and (
+            _keys(s3_account, prefix, "uploads") or abandoned["UploadId"] in open_multipart_ids()):
         time.sleep(0.3)
     assert _keys(s3_account, prefix, "uploads") == []
     assert admin_http.get(server.url + location, timeout=10).status_code == 404
-    uploads = client.list_multipart_uploads(Bucket=s3_account.bucket, Prefix=prefix)
-    assert abandoned["UploadId"] not in [u["UploadId"] for u in uploads.get("Uploads", [])]
+    assert abandoned["UploadId"] not in open_multipart_ids()
 
 
 def test_gc_deletes_the_objects_of_unreferenced_blobs(start_registry, s3_account):
