@@ -31,13 +31,15 @@ S3_SUITES = (
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Keep the S3 variant of `registry` only in the suites that exercise storage."""
+    """Keep the S3 variant of `registry` only in the suites that exercise storage, and not
+    for tests that read the filesystem driver's own files (marked `filesystem_layout`)."""
     kept, dropped = [], []
     for item in items:
         callspec = getattr(item, "callspec", None)
         on_s3 = callspec is not None and callspec.params.get("registry") == S3_BACKEND
         path = item.nodeid.split("::", 1)[0]
-        if on_s3 and not any(path.startswith(suite) for suite in S3_SUITES):
+        in_s3_suite = any(path.startswith(suite) for suite in S3_SUITES)
+        if on_s3 and (not in_s3_suite or item.get_closest_marker("filesystem_layout")):
             dropped.append(item)
         else:
             kept.append(item)

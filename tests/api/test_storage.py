@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import S3_BACKEND
 from tests.support.oci import (
     OCI_MANIFEST,
     descriptor,
@@ -57,9 +56,8 @@ def test_docker_style_chunked_patch_then_empty_put(registry):
     assert fetched.content == data
 
 
-def test_blob_is_stored_once_under_its_digest_and_the_upload_is_gone(registry, request):
-    if request.node.callspec.params["registry"] == S3_BACKEND:
-        pytest.skip("the filesystem's layout; test_storage_s3.py checks the bucket's")
+@pytest.mark.filesystem_layout  # test_storage_s3.py checks the bucket's layout
+def test_blob_is_stored_once_under_its_digest_and_the_upload_is_gone(registry):
     data = os.urandom(50_000)
     first, second = unique_repo("dedup"), unique_repo("dedup")
     push_blob(registry.url, first, data)
