@@ -20,13 +20,8 @@ PACKAGES=(ceph-mon ceph-mgr ceph-osd radosgw ceph-common)
 
 log() { printf '[ceph-rgw] %s\n' "$*"; }
 
-install_packages() {
-  local missing=()
-  for pkg in "${PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-  done
-  ((${#missing[@]})) || return 0
-  bash scripts/setup-host.sh packages "${missing[@]}"
+install_packages() { # only those missing (setup-host.sh checks)
+  bash scripts/setup-host.sh packages "${PACKAGES[@]}"
 }
 
 s3_answers() { curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$PORT/"; }

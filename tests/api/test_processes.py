@@ -29,9 +29,7 @@ def test_registry_alone_accepts_tokens_from_the_all_in_one_token_service(start_r
     assert f'realm="{core.url}/service/token"' in challenge
     assert requests.get(f"{registry.url}/service/token", timeout=10).status_code == 404
     scope = "repository:library/split:pull,push"
-    token = requests.get(f"{core.url}/service/token",
-                         params={"service": "harbor-registry", "scope": scope},
-                         auth=("admin", core.admin_password), timeout=30).json()["token"]
+    token = TokenAuth(core.url, "admin", core.admin_password).token(scope)
     data = os.urandom(1000)
     pushed = requests.post(f"{registry.url}/v2/library/split/blobs/uploads/",
                            params={"digest": sha256(data)}, data=data,

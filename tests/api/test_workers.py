@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.support.auth import TokenAuth
 from tests.support.oci import push_image, sha256, unique_repo
 from tests.support.server import RegistryServer, start_server
 
@@ -214,9 +215,7 @@ def test_the_registry_alone_runs_several_workers_behind_a_core(start_registry):
                                "HT_WORKERS": "2"}, command="registry")
     _wait_for_workers(registry, 2)
     scope = "repository:library/split-workers:pull,push"
-    token = requests.get(f"{core.url}/service/token",
-                         params={"service": "harbor-registry", "scope": scope},
-                         auth=("admin", core.admin_password), timeout=30).json()["token"]
+    token = TokenAuth(core.url, "admin", core.admin_password).token(scope)
     data = os.urandom(100_000)
     pushed = requests.post(f"{registry.url}/v2/library/split-workers/blobs/uploads/",
                            params={"digest": sha256(data)}, data=data,

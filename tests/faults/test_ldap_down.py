@@ -16,7 +16,7 @@ import requests
 
 from tests.support import ldap_directory as directory
 from tests.support.oci import push_blob, sha256, unique_repo
-from tests.support.slapd import Slapd, slapd_problem
+from tests.support.slapd import Slapd
 
 LDAP_TIMEOUT = 2
 MARGIN = 2.5  # seconds beyond ldap_timeout a refused login may take on a loaded machine
@@ -25,12 +25,8 @@ MARGIN = 2.5  # seconds beyond ldap_timeout a refused login may take on a loaded
 @pytest.fixture
 def own_slapd(tmp_path) -> Iterator[Slapd]:
     """A slapd of this test's own: its port is blackholed, no other test's."""
-    problem = slapd_problem()
-    if problem is not None:
-        pytest.fail(problem, pytrace=False)
-    server = directory.start_example_directory(tmp_path / "slapd")
-    yield server
-    server.stop()
+    with directory.example_directory(tmp_path / "slapd") as server:
+        yield server
 
 
 @pytest.fixture

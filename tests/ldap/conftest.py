@@ -15,17 +15,13 @@ from tests.rest.conftest import Client
 from tests.support import ldap_directory as directory
 from tests.support.ldap_directory import Person
 from tests.support.server import RegistryServer, start_server
-from tests.support.slapd import Slapd, slapd_problem
+from tests.support.slapd import Slapd
 
 
 @pytest.fixture(scope="session")
 def slapd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Slapd]:
-    problem = slapd_problem()
-    if problem is not None:
-        pytest.fail(problem, pytrace=False)
-    server = directory.start_example_directory(tmp_path_factory.mktemp("slapd"))
-    yield server
-    server.stop()
+    with directory.example_directory(tmp_path_factory.mktemp("slapd")) as server:
+        yield server
 
 
 def ldap_environment(slapd: Slapd, data_dir: Path, **overrides: str) -> dict[str, str]:

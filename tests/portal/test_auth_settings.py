@@ -15,7 +15,7 @@ import requests
 from tests.portal.browser_session import PageClient
 from tests.rest.conftest import Client, create_user
 from tests.support import ldap_directory as example
-from tests.support.slapd import Slapd, slapd_problem
+from tests.support.slapd import Slapd
 
 AUTH = "/harbor/admin/authentication"
 FLASH = re.compile(r'<p class="flash[^"]*"[^>]*>[^<]*</p>')
@@ -24,12 +24,8 @@ FIELD = re.compile(r'<(?:input|select)[^>]* name="(ldap_[a-z_]+)"[^>]*>')
 
 @pytest.fixture(scope="module")
 def directory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Slapd]:
-    problem = slapd_problem()
-    if problem is not None:
-        pytest.fail(problem, pytrace=False)
-    server = example.start_example_directory(tmp_path_factory.mktemp("slapd-auth-page"))
-    yield server
-    server.stop()
+    with example.example_directory(tmp_path_factory.mktemp("slapd-auth-page")) as server:
+        yield server
 
 
 def _flash_after(pages: PageClient, answer: requests.Response) -> str:

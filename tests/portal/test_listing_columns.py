@@ -6,19 +6,10 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from tests.portal.browser_session import PageClient
 from tests.rest.conftest import Client, create_project
 
 DIGEST_LINK = re.compile(r'<a class="digest" href="[^"]*/-/artifacts/(sha256:[0-9a-f]{64})"')
-
-
-@pytest.fixture
-def admin_pages(registry) -> PageClient:
-    pages = PageClient(registry.url)
-    assert pages.sign_in("admin", registry.admin_password).status_code == 303
-    return pages
 
 
 def _quota_cell(page: str, project: str) -> str:

@@ -14,13 +14,6 @@ from tests.rest.conftest import Client, add_member, create_project, create_user,
 GUEST = 3
 
 
-@pytest.fixture
-def admin_pages(registry) -> PageClient:
-    pages = PageClient(registry.url)
-    assert pages.sign_in("admin", registry.admin_password).status_code == 303
-    return pages
-
-
 def test_root_leads_to_sign_in_then_back(registry) -> None:
     pages = PageClient(registry.url)
     assert pages.get("/").headers["Location"] == "/harbor/projects"

@@ -4,19 +4,10 @@ deleted; refusals shown as messages — on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import pytest
-
 from tests.portal.browser_session import PageClient
 from tests.rest.conftest import Client, unique
 
 PAGE = "/harbor/admin/replication"
-
-
-@pytest.fixture
-def admin_pages(registry) -> PageClient:
-    pages = PageClient(registry.url)
-    assert pages.sign_in("admin", registry.admin_password).status_code == 303
-    return pages
 
 
 def _shown(pages: PageClient, answer) -> str:

@@ -7,8 +7,6 @@ from __future__ import annotations
 import re
 import time
 
-import pytest
-
 from tests.portal.browser_session import PageClient
 from tests.rest.conftest import Client, add_member, create_project, create_user
 
@@ -16,13 +14,6 @@ GUEST = 3
 RULE = {"template": "latestPushedK", "value": "1", "repository_decoration": "repoMatches",
         "repository_pattern": "**", "tag_decoration": "matches", "tag_pattern": "**"}
 EXECUTION = re.compile(r'id="retention-execution-(\d+)"')
-
-
-@pytest.fixture
-def admin_pages(registry) -> PageClient:
-    pages = PageClient(registry.url)
-    assert pages.sign_in("admin", registry.admin_password).status_code == 303
-    return pages
 
 
 def _notice(pages: PageClient, answer) -> str:

@@ -10,11 +10,10 @@ from tests.rest.conftest import Client, create_project, error_code, unique
 from tests.support.ldap_directory import (
     ALICE,
     DEVELOPERS,
+    example_directory,
     ldap_settings,
-    start_example_directory,
     write_search_password,
 )
-from tests.support.slapd import slapd_problem
 
 
 def _create(client: Client, **body) -> int:
@@ -158,11 +157,7 @@ def test_ldap_auth_lists_ldap_groups_only(fresh_registry):
 
 
 def test_ldap_auth_checks_the_dn_in_the_directory(start_registry, tmp_path):
-    problem = slapd_problem()
-    if problem:
-        pytest.skip(problem)
-    directory = start_example_directory(tmp_path / "slapd")
-    try:
+    with example_directory(tmp_path / "slapd") as directory:
         password_file = write_search_password(tmp_path / "secrets" / "ldap_search_password")
         server = start_registry({**ldap_settings(directory),
                                  "HT_LDAP_SEARCH_PASSWORD_FILE": str(password_file)})
@@ -180,5 +175,3 @@ def test_ldap_auth_checks_the_dn_in_the_directory(start_registry, tmp_path):
         assert login.status_code == 200, login.text
         groups = admin.get("/usergroups", params={"page_size": 100}).json()
         assert [g["id"] for g in groups if g["group_name"] == "developers"] == [group_id]
-    finally:
-        directory.stop()

@@ -12,12 +12,15 @@ dc=example,dc=org
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import ldap
+import pytest
 
-from tests.support.slapd import Slapd, ssha, start_slapd
+from tests.support.slapd import Slapd, slapd_problem, ssha, start_slapd
 
 BASE = "dc=example,dc=org"
 PEOPLE = f"ou=people,{BASE}"
@@ -124,6 +127,20 @@ def start_example_directory(directory: Path) -> Slapd:
         server.stop()
         raise
     return server
+
+
+@contextmanager
+def example_directory(directory: Path) -> Iterator[Slapd]:
+    """The example directory for a test or fixture: fails the test (never skips it) when
+    slapd cannot run here, and stops slapd afterwards."""
+    problem = slapd_problem()
+    if problem is not None:
+        pytest.fail(problem, pytrace=False)
+    server = start_example_directory(directory)
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def ldap_settings(server: Slapd, **overrides: str) -> dict[str, str]:

@@ -11,7 +11,7 @@ from harbor_twisted.core.users import NewUser
 from harbor_twisted.db.listing import Filter, Listing, Sort
 from harbor_twisted.gc.control import gc_parameters, schedule_request
 from harbor_twisted.portal.pages import paging
-from harbor_twisted.portal.pages.context import Flash, Page, PageContext, Redirect
+from harbor_twisted.portal.pages.context import Flash, Page, PageContext, Redirect, confirmation
 from harbor_twisted.portal.pages.outcome import FIXABLE, changed
 
 USERS = "/harbor/admin/users"
@@ -59,9 +59,7 @@ async def set_admin(ctx: PageContext) -> Redirect:
 async def confirm_delete_user(ctx: PageContext) -> Page:
     _require_admin(ctx)
     user = await ctx.services.users.get(ctx.principal, _user_id(ctx))
-    return Page("confirm.html", {"question": f"Delete the user {user.username}?",
-                                 "action": "Delete user", "cancel": USERS},
-                title="Delete user")
+    return confirmation(f"Delete the user {user.username}?", "Delete user", USERS)
 
 
 async def delete_user(ctx: PageContext) -> Redirect:
@@ -171,9 +169,8 @@ async def create_group(ctx: PageContext) -> Redirect:
 
 async def confirm_delete_group(ctx: PageContext) -> Page:
     group = await ctx.services.groups.get(ctx.principal, int(ctx.params["group"]))
-    return Page("confirm.html", {
-        "question": f"Delete the group {group.group_name} and every project role it holds?",
-        "action": "Delete group", "cancel": GROUPS}, title="Delete group")
+    return confirmation(f"Delete the group {group.group_name} and every project role it holds?",
+                        "Delete group", GROUPS)
 
 
 async def delete_group(ctx: PageContext) -> Redirect:

@@ -28,6 +28,13 @@ class Page:
     title: str = ""
 
 
+def confirmation(question: str, action: str, cancel: str, title: str = "") -> Page:
+    """The page a deletion's GET answers: the question, a button that POSTs ``action`` to the
+    same address, and a link back to ``cancel`` (it works without script)."""
+    return Page("confirm.html", {"question": question, "action": action, "cancel": cancel},
+                title=title or action)
+
+
 @dataclass
 class Redirect:
     location: str

@@ -6,7 +6,7 @@ from __future__ import annotations
 from harbor_twisted.core.errors import Forbidden
 from harbor_twisted.core.projects import ProjectRef
 from harbor_twisted.portal.pages import paging, urls
-from harbor_twisted.portal.pages.context import Page, PageContext, Redirect
+from harbor_twisted.portal.pages.context import Page, PageContext, Redirect, confirmation
 from harbor_twisted.portal.pages.outcome import changed
 from harbor_twisted.portal.pages.project import project_values
 
@@ -56,10 +56,10 @@ async def confirm_delete_rule(ctx: PageContext) -> Page:
     values = await project_values(ctx, "immutability")
     if not values["can"]["manage_immutable"]:  # type: ignore[index]
         raise Forbidden("your role in this project may not change immutability rules")
-    return Page("confirm.html", {"question": "Delete this immutability rule? Its tags may then "
-                                             "be moved and deleted again.",
-                                 "action": "Delete rule", "cancel": _tab(ctx)},
-                title="Delete rule")
+    return confirmation(
+        "Delete this immutability rule? Its tags may then "
+        "be moved and deleted again.",
+        "Delete rule", _tab(ctx))
 
 
 async def delete_rule(ctx: PageContext) -> Redirect:

@@ -9,7 +9,7 @@ from harbor_twisted.core.projects import ProjectRef, ProjectView
 from harbor_twisted.db.listing import Filter, Listing, Sort
 from harbor_twisted.db.member_store import MemberRecord
 from harbor_twisted.portal.pages import paging, urls
-from harbor_twisted.portal.pages.context import Page, PageContext, Redirect
+from harbor_twisted.portal.pages.context import Page, PageContext, Redirect, confirmation
 from harbor_twisted.portal.pages.outcome import changed
 from harbor_twisted.portal.pages.permissions import ROLE_LABELS, project_abilities, role_labels
 
@@ -88,11 +88,8 @@ async def confirm_remove_member(ctx: PageContext) -> Page:
         raise Forbidden("only Project Admins may remove members")
     record: MemberRecord = await ctx.services.members.get(ctx.principal, _ref(ctx),
                                                           _member_id(ctx))
-    return Page("confirm.html", {
-        "question": f"Remove {record.entity_name} from project {ctx.params['project']}?",
-        "action": "Remove member",
-        "cancel": urls.project(ctx.params["project"], "members"),
-    }, title="Remove member")
+    return confirmation(f"Remove {record.entity_name} from project {ctx.params['project']}?",
+                        "Remove member", urls.project(ctx.params["project"], "members"))
 
 
 async def remove_member(ctx: PageContext) -> Redirect:

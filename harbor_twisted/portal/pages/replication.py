@@ -5,7 +5,7 @@ logs."""
 from __future__ import annotations
 
 from harbor_twisted.portal.pages import paging, replication_forms
-from harbor_twisted.portal.pages.context import Page, PageContext, Redirect
+from harbor_twisted.portal.pages.context import Page, PageContext, Redirect, confirmation
 from harbor_twisted.portal.pages.outcome import changed
 
 OVERVIEW = "/harbor/admin/replication"
@@ -46,9 +46,8 @@ async def update_registry(ctx: PageContext) -> Redirect:
 async def confirm_delete_registry(ctx: PageContext) -> Page:
     found = await ctx.services.replication.get_registry(ctx.principal,
                                                         int(ctx.params["registry"]))
-    return Page("confirm.html", {
-        "question": f"Delete the registry endpoint {found.name} ({found.url})?",
-        "action": "Delete endpoint", "cancel": OVERVIEW}, title="Delete registry endpoint")
+    return confirmation(f"Delete the registry endpoint {found.name} ({found.url})?",
+                        "Delete endpoint", OVERVIEW, title="Delete registry endpoint")
 
 
 async def delete_registry(ctx: PageContext) -> Redirect:
@@ -79,10 +78,10 @@ async def update_policy(ctx: PageContext) -> Redirect:
 async def confirm_delete_policy(ctx: PageContext) -> Page:
     found, _ = await ctx.services.replication.get_policy(ctx.principal,
                                                          int(ctx.params["policy"]))
-    return Page("confirm.html", {
-        "question": f"Delete the replication policy {found.name}? Its running executions "
-                    "are stopped.",
-        "action": "Delete policy", "cancel": OVERVIEW}, title="Delete replication policy")
+    return confirmation(
+        f"Delete the replication policy {found.name}? Its running executions "
+        "are stopped.",
+        "Delete policy", OVERVIEW, title="Delete replication policy")
 
 
 async def delete_policy(ctx: PageContext) -> Redirect:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from harbor_twisted.core.artifacts import ArtifactView
 from harbor_twisted.core.errors import Forbidden
 from harbor_twisted.portal.pages import paging, urls
-from harbor_twisted.portal.pages.context import Page, PageContext, Redirect
+from harbor_twisted.portal.pages.context import Page, PageContext, Redirect, confirmation
 from harbor_twisted.portal.pages.outcome import changed
 from harbor_twisted.portal.pages.project import project_values
 
@@ -93,11 +93,10 @@ async def _require(ctx: PageContext, ability: str, refusal: str) -> dict[str, ob
 async def confirm_delete_tag(ctx: PageContext) -> Page:
     await _require(ctx, "delete_tag", "your role in this project may not delete tags")
     project, repository = _names(ctx)
-    return Page("confirm.html", {
-        "question": f"Delete the tag {ctx.params['tag']} of {project}/{repository}? "
-                    "The artifact stays.",
-        "action": "Delete tag", "cancel": _back(ctx),
-    }, title="Delete tag")
+    return confirmation(
+        f"Delete the tag {ctx.params['tag']} of {project}/{repository}? "
+        "The artifact stays.",
+        "Delete tag", _back(ctx))
 
 
 async def delete_tag(ctx: PageContext) -> Redirect:
@@ -109,11 +108,10 @@ async def delete_tag(ctx: PageContext) -> Redirect:
 async def confirm_delete_artifact(ctx: PageContext) -> Page:
     await _require(ctx, "delete_artifact", "your role in this project may not delete artifacts")
     project, repository = _names(ctx)
-    return Page("confirm.html", {
-        "question": f"Delete the artifact {ctx.params['digest']} of {project}/{repository} "
-                    "with all its tags?",
-        "action": "Delete artifact", "cancel": _back(ctx),
-    }, title="Delete artifact")
+    return confirmation(
+        f"Delete the artifact {ctx.params['digest']} of {project}/{repository} "
+        "with all its tags?",
+        "Delete artifact", _back(ctx))
 
 
 async def delete_artifact(ctx: PageContext) -> Redirect:
@@ -136,11 +134,10 @@ async def confirm_delete_repository(ctx: PageContext) -> Page:
     await _require(ctx, "delete_repository",
                    "your role in this project may not delete repositories")
     project, repository = _names(ctx)
-    return Page("confirm.html", {
-        "question": f"Delete the repository {project}/{repository} with all its artifacts "
-                    "and tags?",
-        "action": "Delete repository", "cancel": urls.repository(project, repository),
-    }, title="Delete repository")
+    return confirmation(
+        f"Delete the repository {project}/{repository} with all its artifacts "
+        "and tags?",
+        "Delete repository", urls.repository(project, repository))
 
 
 async def delete_repository(ctx: PageContext) -> Redirect:

@@ -11,7 +11,7 @@ from harbor_twisted.core.projects import ProjectView
 from harbor_twisted.core.retention import DISPLAY, TEMPLATES
 from harbor_twisted.db.retention_store import PolicyRecord
 from harbor_twisted.portal.pages import paging, retention_rules, urls
-from harbor_twisted.portal.pages.context import Page, PageContext, Redirect
+from harbor_twisted.portal.pages.context import Page, PageContext, Redirect, confirmation
 from harbor_twisted.portal.pages.outcome import changed
 from harbor_twisted.portal.pages.project import project_values
 
@@ -106,10 +106,10 @@ async def confirm_delete_rule(ctx: PageContext) -> Page:
         raise Forbidden("your role in this project may not change its retention policy")
     rules = retention_rules.views(policy.rules if policy else [])
     rule = rules[_rule_number(ctx, len(rules)) - 1]
-    return Page("confirm.html", {
-        "question": f"Delete the retention rule “{rule.text}”? Tags it kept may then be "
-                    "removed by the next run.",
-        "action": "Delete rule", "cancel": _tab(ctx)}, title="Delete retention rule")
+    return confirmation(
+        f"Delete the retention rule “{rule.text}”? Tags it kept may then be "
+        "removed by the next run.",
+        "Delete rule", _tab(ctx), title="Delete retention rule")
 
 
 async def delete_rule(ctx: PageContext) -> Redirect:

@@ -7,7 +7,7 @@ from harbor_twisted.core.errors import Forbidden, Invalid
 from harbor_twisted.core.robots import Access, Permission, RobotRequest
 from harbor_twisted.db.listing import Filter, Listing
 from harbor_twisted.portal.pages import paging, urls
-from harbor_twisted.portal.pages.context import Flash, Page, PageContext, Redirect
+from harbor_twisted.portal.pages.context import Flash, Page, PageContext, Redirect, confirmation
 from harbor_twisted.portal.pages.outcome import FIXABLE, changed
 from harbor_twisted.portal.pages.project import project_values
 
@@ -69,10 +69,10 @@ async def confirm_delete_robot(ctx: PageContext) -> Page:
     if not values["can"]["manage_robots"]:  # type: ignore[index]
         raise Forbidden("only Project Admins may delete robot accounts")
     view = await ctx.services.robots.get(ctx.principal, int(ctx.params["robot"]))
-    return Page("confirm.html", {"question": f"Delete the robot account {view.name}? "
-                                             "Clients using its secret lose access.",
-                                 "action": "Delete robot account", "cancel": _tab(ctx)},
-                title="Delete robot account")
+    return confirmation(
+        f"Delete the robot account {view.name}? "
+        "Clients using its secret lose access.",
+        "Delete robot account", _tab(ctx))
 
 
 async def delete_robot(ctx: PageContext) -> Redirect:

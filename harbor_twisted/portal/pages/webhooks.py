@@ -8,7 +8,7 @@ from typing import Any
 from harbor_twisted.core.errors import Forbidden
 from harbor_twisted.core.projects import ProjectRef
 from harbor_twisted.portal.pages import paging, urls
-from harbor_twisted.portal.pages.context import Page, PageContext, Redirect
+from harbor_twisted.portal.pages.context import Page, PageContext, Redirect, confirmation
 from harbor_twisted.portal.pages.outcome import changed
 from harbor_twisted.portal.pages.project import project_values
 from harbor_twisted.webhooks.policies import EVENT_TYPES, PAYLOAD_FORMATS
@@ -58,9 +58,7 @@ async def confirm_delete_policy(ctx: PageContext) -> Page:
         raise Forbidden("only Project Admins may delete webhooks")
     policy = await ctx.services.webhooks.get_policy(ctx.principal, _ref(ctx),
                                                     int(ctx.params["policy"]))
-    return Page("confirm.html", {"question": f"Delete the webhook {policy.name}?",
-                                 "action": "Delete webhook", "cancel": _tab(ctx)},
-                title="Delete webhook")
+    return confirmation(f"Delete the webhook {policy.name}?", "Delete webhook", _tab(ctx))
 
 
 async def delete_policy(ctx: PageContext) -> Redirect:
