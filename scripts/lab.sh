@@ -92,6 +92,22 @@ trust_ca_here() { # the lab CA in this machine's docker certs.d for the publishe
   done
 }
 
+smoke_push() { # USER PASSWORD: the printed LDAP user pushes to the lab project and pulls back
+  local user=$1 password=$2 image dir config
+  image=localhost:8443/lab/lab-smoke:$(date +%s)
+  dir=$(mktemp -d) config=$(mktemp -d) # a docker config of its own: no credential left behind
+  head -c 4096 /dev/urandom >"$dir/smoke.bin"
+  tar -C "$dir" -c smoke.bin | docker import - "$image" >/dev/null
+  printf '%s' "$password" | DOCKER_CONFIG=$config docker login -u "$user" --password-stdin localhost:8443 >/dev/null
+  DOCKER_CONFIG=$config docker push -q "$image" >/dev/null
+  docker rmi "$image" >/dev/null
+  DOCKER_CONFIG=$config docker pull -q "$image" >/dev/null
+  DOCKER_CONFIG=$config docker logout localhost:8443 >/dev/null
+  docker rmi "$image" >/dev/null
+  rm -rf "$dir" "$config"
+  log "LDAP user $user pushed and pulled $image"
+}
+
 up() {
   local start=$SECONDS
   docker image inspect "$image" >/dev/null 2>&1 || bash images/build.sh debian-systemd
@@ -107,6 +123,7 @@ up() {
   trust_ca_here
   # shellcheck disable=SC1091
   . "$inventory/.credentials"
+  smoke_push "$ldap_user" "$ldap_password"
   cat <<EOF
 
 [lab] ready in $((SECONDS - start)) s. Credentials: inventories/lab/.credentials (lab only)
