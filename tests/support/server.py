@@ -124,7 +124,7 @@ def start_server(
     found = threading.Event()
     holder: dict[str, str] = {}
     threading.Thread(target=_pump, args=(process.stdout, lines, found, holder), daemon=True).start()
-    found.wait(timeout=30)
+    found.wait(timeout=90)  # a loaded 2-core machine can take tens of seconds to import
     if "host" not in holder:
         process.kill()
         raise RuntimeError("harbor-twisted did not start:\n" + "".join(lines))
