@@ -115,6 +115,9 @@ class Config:
     # the CA that signed this registry's TLS certificate (PEM), offered for download at
     # GET /api/v2.0/systeminfo/getcert; unset or missing: there is none to offer
     ca_certificate_file: Path | None = None
+    # CA certificates (PEM) trusted for outgoing TLS — replication endpoints, webhook targets —
+    # in addition to the system's; read at each job, so adding a CA needs no restart
+    trusted_ca_file: Path | None = None
     # registry and all-in-one: worker processes sharing the listening socket (workers.py);
     # "auto" in the file means one per core
     workers: int = 1
@@ -299,6 +302,7 @@ _CONVERTERS: dict[str, Any] = {
     "session_max_seconds": lambda k, v: _as_int(k, v, 1, 30 * 24 * 3600),
     "settings_refresh_seconds": lambda k, v: _as_int(k, v, 1, 3600),
     "ca_certificate_file": lambda k, v: Path(str(v)).expanduser(),
+    "trusted_ca_file": lambda k, v: Path(str(v)).expanduser(),
     "workers": _workers,
 }
 

@@ -10,9 +10,12 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import requests
+
+from harbor_twisted.common.outbound_tls import outbound_session
 
 TIMEOUT = (10, 120)
 MANIFEST_TYPES = ", ".join((
@@ -50,12 +53,12 @@ class RegistryClient:
         password: str = "",
         insecure: bool = False,
         minter: TokenMinter | None = None,
+        trusted_ca_file: Path | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._basic = (username, password) if username else None
         self._minter = minter
-        self.session = requests.Session()
-        self.session.verify = not insecure
+        self.session = outbound_session(verify=not insecure, trusted_ca_file=trusted_ca_file)
         self._tokens: dict[str, str] = {}
         self._schemes: dict[str, str] = {}
 

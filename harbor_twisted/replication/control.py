@@ -17,6 +17,7 @@ from twisted.internet.threads import deferToThread
 
 from harbor_twisted.common.clock import utcnow
 from harbor_twisted.common.cron import InvalidCron, check_cron, next_after
+from harbor_twisted.common.outbound_tls import describe_tls_failure
 from harbor_twisted.config import Config
 from harbor_twisted.core.audit import Actor
 from harbor_twisted.core.errors import (
@@ -203,7 +204,8 @@ class ReplicationControl:
                                                     stored.id)
         if insecure is None:
             insecure = stored.insecure if stored else False
-        client = RegistryClient(check_url(url), access_key or "", access_secret or "", insecure)
+        client = RegistryClient(check_url(url), access_key or "", access_secret or "", insecure,
+                                trusted_ca_file=self.config.trusted_ca_file)
 
         def ping() -> str | None:
             try:
@@ -212,7 +214,7 @@ class ReplicationControl:
             except RegistryClientError as exc:
                 return str(exc)
             except Exception as exc:  # connection refused, TLS, timeouts
-                return type(exc).__name__
+                return describe_tls_failure(exc) or type(exc).__name__
             finally:
                 client.close()
 

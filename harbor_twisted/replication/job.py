@@ -45,7 +45,8 @@ def endpoint_client(ctx: JobContext, registry_id: int | None) -> RegistryClient:
     if registry is None:
         raise RuntimeError(f"registry endpoint {registry_id} no longer exists")
     secret = credentials.load_secret(ctx.config, registry.id) if registry.has_secret else ""
-    return RegistryClient(registry.url, registry.access_key or "", secret, registry.insecure)
+    return RegistryClient(registry.url, registry.access_key or "", secret, registry.insecure,
+                          trusted_ca_file=ctx.config.trusted_ca_file)
 
 
 def _local_items(ctx: JobContext, filters: list[Filter]) -> list[Item]:

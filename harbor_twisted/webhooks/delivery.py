@@ -15,6 +15,7 @@ from typing import Any
 import requests
 
 from harbor_twisted.common import webhook_secrets as secrets
+from harbor_twisted.common.outbound_tls import describe_tls_failure, outbound_session
 from harbor_twisted.db import webhook_store
 from harbor_twisted.jobs.context import JobContext
 from harbor_twisted.webhooks import payloads
@@ -57,16 +58,20 @@ def run_webhook(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
             f"({target.type}, {target.payload_format}, {len(body)} bytes"
             f"{', TLS not verified' if target.skip_cert_verify else ''})")
     started = time.monotonic()
+    session = outbound_session(verify=not target.skip_cert_verify,
+                               trusted_ca_file=ctx.config.trusted_ca_file)
     try:
-        response = requests.post(target.address, data=body, headers=headers,
-                                 auth=AuthHeader(header) if header else None,
-                                 timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
-                                 verify=not target.skip_cert_verify, allow_redirects=False,
-                                 stream=True)
+        response = session.post(target.address, data=body, headers=headers,
+                                auth=AuthHeader(header) if header else None,
+                                timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
+                                allow_redirects=False, stream=True)
         response.close()
     except requests.RequestException as error:
-        ctx.log(f"attempt {ctx.attempt}: no answer: {type(error).__name__}")
-        raise DeliveryFailed(f"{address} did not answer ({type(error).__name__})") from None
+        reason = describe_tls_failure(error) or type(error).__name__
+        ctx.log(f"attempt {ctx.attempt}: no answer: {reason}")
+        raise DeliveryFailed(f"{address} did not answer ({reason})") from None
+    finally:
+        session.close()
     elapsed = (time.monotonic() - started) * 1000
     ctx.log(f"attempt {ctx.attempt}: {address} answered {response.status_code} in "
             f"{elapsed:.0f} ms")

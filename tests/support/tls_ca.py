@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,14 +32,16 @@ def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
 
 def make_server_certificate(directory: Path, hostname: str = "localhost",
                             address: str = "127.0.0.1") -> ServerCertificate:
-    """A CA and a server certificate for ``hostname`` and ``address`` (EC keys: fast)."""
+    """A CA and a server certificate for ``hostname`` and ``address`` (EC keys: fast). The
+    CA's name is unique, so several such CAs can sit in one trust store."""
+    ca_name = _name(f"harbor-twisted test CA {secrets.token_hex(6)}")
     directory.mkdir(parents=True, exist_ok=True)
     now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_cert = (
         x509.CertificateBuilder()
-        .subject_name(_name("harbor-twisted test CA"))
-        .issuer_name(_name("harbor-twisted test CA"))
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
         .public_key(ca_key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))

@@ -4,6 +4,7 @@ every request it gets and can be told to fail the next few on a path."""
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import time
 import uuid
@@ -11,6 +12,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.support.tls_ca import ServerCertificate
 
 
 @dataclass(frozen=True)
@@ -25,7 +28,9 @@ class Received:
 
 
 class Receiver:
-    def __init__(self) -> None:
+    """``tls``: serve HTTPS with that certificate (its CA decides who trusts it)."""
+
+    def __init__(self, tls: ServerCertificate | None = None) -> None:
         self._lock = threading.Lock()
         self._received: list[Received] = []
         self._failures: dict[str, tuple[int, int]] = {}  # path -> (times left, status)
@@ -45,13 +50,19 @@ class Receiver:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.scheme = "http"
+        if tls is not None:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(tls.cert_file, tls.key_file)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+            self.scheme = "https"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
     @property
     def base(self) -> str:
         host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{self.scheme}://{host}:{port}"
 
     def new_path(self) -> str:
         return f"/hook/{uuid.uuid4().hex[:12]}"
@@ -95,9 +106,9 @@ class Receiver:
         self.server.server_close()
 
 
-def running_receiver() -> Iterator[Receiver]:
+def running_receiver(tls: ServerCertificate | None = None) -> Iterator[Receiver]:
     """For fixtures: a receiver that is stopped afterwards."""
-    receiver = Receiver()
+    receiver = Receiver(tls)
     try:
         yield receiver
     finally:
