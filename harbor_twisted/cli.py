@@ -16,6 +16,7 @@ from harbor_twisted.auth import keys
 from harbor_twisted.auth.passwords import PasswordPolicyError
 from harbor_twisted.common import local_urls
 from harbor_twisted.common.malloc import return_large_allocations
+from harbor_twisted.common.server_tls import ServerTLSError
 from harbor_twisted.config import Config, ConfigError, load_config
 from harbor_twisted.core import auth_mode_switch
 from harbor_twisted.core.identity import reset_password
@@ -74,7 +75,11 @@ def _prepare(config: Config) -> None:
 def _run(config: Config, build: Callable[[Config], service.MultiService]) -> int:
     start_logging(config.log_level, config.log_format)
     return_large_allocations()  # password checks' 19 MiB would stay resident per thread
-    top = build(config)
+    try:
+        top = build(config)
+    except ServerTLSError as exc:
+        print(f"harbor-twisted: cannot start: {exc}", file=sys.stderr)
+        return 1
     for child in top:
         if isinstance(child, service.Service) and hasattr(child, "_raiseSynchronously"):
             child._raiseSynchronously = True

@@ -118,6 +118,10 @@ class Config:
     # CA certificates (PEM) trusted for outgoing TLS — replication endpoints, webhook targets —
     # in addition to the system's; read at each job, so adding a CA needs no restart
     trusted_ca_file: Path | None = None
+    # internal TLS: the process listens with TLS (certificate chain and key, PEM; the key in
+    # the secrets directory), so the proxy and the other processes reach it encrypted
+    internal_tls_certificate_file: Path | None = None
+    internal_tls_key_file: Path | None = None
     # registry and all-in-one: worker processes sharing the listening socket (workers.py);
     # "auto" in the file means one per core
     workers: int = 1
@@ -229,6 +233,11 @@ def _prefix(key: str, value: Any) -> str:
     return text.rstrip("/")
 
 
+def _optional_path(key: str, value: Any) -> Path | None:
+    """A path, or none when given empty (``HT_TRUSTED_CA_FILE=`` unsets a file's value)."""
+    return Path(str(value)).expanduser() if str(value).strip() else None
+
+
 _CONVERTERS: dict[str, Any] = {
     "listen_address": lambda k, v: str(v).strip(),
     "port": lambda k, v: _as_int(k, v, 0, 65535),
@@ -302,7 +311,9 @@ _CONVERTERS: dict[str, Any] = {
     "session_max_seconds": lambda k, v: _as_int(k, v, 1, 30 * 24 * 3600),
     "settings_refresh_seconds": lambda k, v: _as_int(k, v, 1, 3600),
     "ca_certificate_file": lambda k, v: Path(str(v)).expanduser(),
-    "trusted_ca_file": lambda k, v: Path(str(v)).expanduser(),
+    "trusted_ca_file": _optional_path,
+    "internal_tls_certificate_file": _optional_path,
+    "internal_tls_key_file": _optional_path,
     "workers": _workers,
 }
 
@@ -319,6 +330,8 @@ def build_config(values: Mapping[str, Any]) -> Config:
     )
     config = Config(**converted, _networks=networks)
     _check_storage(config)
+    if (config.internal_tls_certificate_file is None) != (config.internal_tls_key_file is None):
+        raise ConfigError("internal_tls_certificate_file and internal_tls_key_file go together")
     return config
 
 

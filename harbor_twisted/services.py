@@ -17,12 +17,14 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 from twisted.application import internet, service
 from twisted.internet import defer, endpoints, reactor
+from twisted.internet.interfaces import IProtocolFactory
 from twisted.logger import Logger
 from twisted.web import http, resource, server
 from twisted.web.resource import IResource
 
 from harbor_twisted.api.app import build_api
 from harbor_twisted.auth import keys
+from harbor_twisted.common.server_tls import server_options, with_tls
 from harbor_twisted.config import Config
 from harbor_twisted.core.identity import Authenticators, DatabaseAuthenticator, IdentityService
 from harbor_twisted.core.ldap_login import LdapAuthenticator
@@ -230,14 +232,18 @@ def _expire_uploads(app: RegistryApp) -> defer.Deferred[None]:
 def _listen(config: Config, site: RegistrySite, parent: service.MultiService,
             kind: str = "registry") -> None:
     ipv6 = ":" in config.listen_address
-    adopted = adopted_port_service(site, ipv6)  # one of several workers: the parent's socket
+    factory: IProtocolFactory = site
+    if config.internal_tls_certificate_file and config.internal_tls_key_file:
+        factory = with_tls(site, server_options(config.internal_tls_certificate_file,
+                                                config.internal_tls_key_file))
+    adopted = adopted_port_service(factory, ipv6)  # one of several workers: the parent's socket
     if adopted is not None:
         adopted.process_kind = kind  # type: ignore[attr-defined]
         adopted.setServiceParent(parent)
         return
     endpoint_class = endpoints.TCP6ServerEndpoint if ipv6 else endpoints.TCP4ServerEndpoint
     endpoint = endpoint_class(reactor, config.port, interface=config.listen_address, backlog=1024)
-    listening = internet.StreamServerEndpointService(endpoint, site)
+    listening = internet.StreamServerEndpointService(endpoint, factory)
     listening.process_kind = kind  # type: ignore[attr-defined]  # named in the start message
     listening.setServiceParent(parent)
 

@@ -37,8 +37,8 @@ from typing import Any
 
 from twisted.application import service
 from twisted.internet import defer, reactor, task, tcp
+from twisted.internet.interfaces import IProtocolFactory
 from twisted.logger import Logger
-from twisted.web import server
 
 from harbor_twisted.config import Config
 
@@ -81,9 +81,10 @@ class _FairPort(tcp.Port):
 
 
 class AdoptedPortService(service.Service):
-    """Serves ``site`` on the socket the parent bound and passed down."""
+    """Serves ``site`` (the web site, or it behind TLS) on the socket the parent bound and
+    passed down."""
 
-    def __init__(self, site: server.Site, fd: int, ipv6: bool) -> None:
+    def __init__(self, site: IProtocolFactory, fd: int, ipv6: bool) -> None:
         self.site = site
         self.fd = fd
         self.family = socket.AF_INET6 if ipv6 else socket.AF_INET
@@ -118,7 +119,7 @@ class AdoptedPortService(service.Service):
         return defer.maybeDeferred(self.port.stopListening)
 
 
-def adopted_port_service(site: server.Site, ipv6: bool) -> AdoptedPortService | None:
+def adopted_port_service(site: IProtocolFactory, ipv6: bool) -> AdoptedPortService | None:
     """The listening service of a worker; None when this process binds its own port."""
     text = os.environ.get(LISTEN_FD_ENV)
     return AdoptedPortService(site, int(text), ipv6) if text else None

@@ -110,9 +110,11 @@ def start_registry(tmp_path: Path) -> Iterator:
         data_dir: Path | None = None,
         database_url: str = "",
         command: str = "all-in-one",
+        tls_ca: Path | None = None,
     ) -> RegistryServer:
         server = start_server(
-            data_dir or tmp_path / f"data{len(started)}", database_url, extra_env, command=command
+            data_dir or tmp_path / f"data{len(started)}", database_url, extra_env, command=command,
+            tls_ca=tls_ca,
         )
         started.append(server)
         return server

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,6 +17,7 @@ from harbor_twisted import __version__
 from harbor_twisted.api.call import Call, Reply
 from harbor_twisted.api.routing import Router
 from harbor_twisted.api.services import Services
+from harbor_twisted.common.outbound_tls import trust_context
 from harbor_twisted.core.ca_certificate import read_ca_certificate
 from harbor_twisted.db import settings_store
 from harbor_twisted.web.errors import ApiError
@@ -68,7 +70,8 @@ async def health(services: Services, call: Call) -> Reply:
         url = services.config.registry_url
         if not url:
             return  # served by this very process
-        status = await threads.deferToThread(_status_of, url.rstrip("/") + "/v2/")
+        status = await threads.deferToThread(_status_of, url.rstrip("/") + "/v2/",
+                                             services.config.trusted_ca_file)
         if status not in (200, 401):
             raise OSError(f"the registry at {url} answered {status}")  # logged only
 
@@ -83,9 +86,12 @@ async def health(services: Services, call: Call) -> Reply:
                        "components": components})
 
 
-def _status_of(url: str) -> int:
-    """The HTTP status of a GET (blocking; in a thread), 0 when nothing answered."""
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # no proxy variables
+def _status_of(url: str, trusted_ca_file: Path | None = None) -> int:
+    """The HTTP status of a GET (blocking; in a thread), 0 when nothing answered; HTTPS is
+    verified against the system's CAs and ``trusted_ca_file`` (internal TLS)."""
+    context = trust_context(trusted_ca_file) if trusted_ca_file else None
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}),  # no proxy variables
+                                         urllib.request.HTTPSHandler(context=context))
     try:
         with opener.open(url, timeout=5) as response:
             return int(response.status)

@@ -17,4 +17,5 @@ def local_url(config: Config) -> str:
         host = "127.0.0.1"
     if ":" in host:
         host = f"[{host}]"
-    return f"http://{host}:{bound_port or config.port}"
+    scheme = "https" if config.internal_tls_certificate_file else "http"
+    return f"{scheme}://{host}:{bound_port or config.port}"

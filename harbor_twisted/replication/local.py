@@ -36,4 +36,4 @@ def local_client(config: Config) -> RegistryClient:
             "access": _access(scopes),
         }, key)
 
-    return RegistryClient(local_url(config), minter=mint)
+    return RegistryClient(local_url(config), minter=mint, trusted_ca_file=config.trusted_ca_file)

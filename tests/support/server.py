@@ -35,6 +35,7 @@ class RegistryServer:
     log_lines: list[str] = field(default_factory=list)
     auth: TokenAuth | None = None
     session: requests.Session = field(default_factory=requests.Session)
+    scheme: str = "http"  # https: it listens with internal TLS
 
     def __post_init__(self) -> None:
         self.auth = TokenAuth(self.url, "admin", self.admin_password)
@@ -51,7 +52,7 @@ class RegistryServer:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}"
+        return f"{self.scheme}://{self.host}"
 
     @property
     def pid(self) -> int:
@@ -97,7 +98,10 @@ def start_server(
     config_file: Path | None = None,
     command: str = "all-in-one",
     admin_password: str | None = None,
+    tls_ca: Path | None = None,
 ) -> RegistryServer:
+    """``tls_ca``: the process listens with TLS (its settings in ``extra_env``), verified
+    against this CA."""
     env = dict(os.environ)
     admin_password = admin_password or _ADMIN_PASSWORDS.setdefault(
         str(data_dir), "Test-" + secrets.token_hex(8)
@@ -128,14 +132,17 @@ def start_server(
     if "host" not in holder:
         process.kill()
         raise RuntimeError("harbor-twisted did not start:\n" + "".join(lines))
-    server = RegistryServer(data_dir, database_url, process, holder["host"], admin_password, lines)
+    server = RegistryServer(data_dir, database_url, process, holder["host"], admin_password, lines,
+                            scheme="https" if tls_ca else "http")
     _SERVERS[server.host] = server
     # the core has no /v2/: it is ready when its API answers
     probe, ready = ("/api/v2.0/ping", (200,)) if command == "core" else ("/v2/", (200, 401))
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         try:
-            if requests.get(server.url + probe, timeout=2).status_code in ready:
+            answer = requests.get(server.url + probe, timeout=2,
+                                  verify=str(tls_ca) if tls_ca else True)
+            if answer.status_code in ready:
                 return server
         except requests.ConnectionError:
             time.sleep(0.05)
