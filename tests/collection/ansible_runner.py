@@ -56,7 +56,8 @@ def play(tasks: list[dict[str, Any]], name: str = "harbor_twisted.registry",
 
 def run_playbook(playbook: list[dict], workdir: Path, variables: dict[str, Any],
                  check: bool = False, timeout: int = 300,
-                 hosts: tuple[str, ...] = ("localhost",), forks: int = 1) -> PlaybookRun:
+                 hosts: tuple[str, ...] = ("localhost",), forks: int = 1,
+                 diff: bool = False) -> PlaybookRun:
     workdir.mkdir(parents=True, exist_ok=True)
     book = workdir / "playbook.yml"
     book.write_text(json.dumps(playbook, indent=1))  # JSON is YAML
@@ -84,6 +85,8 @@ def run_playbook(playbook: list[dict], workdir: Path, variables: dict[str, Any],
             "-e", f"@{extra}", str(book)]
     if check:
         args.append("--check")
+    if diff:
+        args.append("--diff")
     done = subprocess.run(args, cwd=workdir, env=env, capture_output=True, text=True,
                           timeout=timeout, check=False)
     return PlaybookRun(done.returncode, done.stdout + done.stderr)
