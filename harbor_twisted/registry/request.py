@@ -186,11 +186,12 @@ def _open_for_append(
     return writer
 
 
-def _release_in_thread(app: RegistryApp, writer: UploadWriter) -> None:
+def _release_in_thread(app: RegistryApp, writer: UploadWriter) -> defer.Deferred[None]:
     """Close a writer nobody answers for, off the reactor (it may store a part); a failure
-    only loses bytes no response acknowledged."""
+    only loses bytes no response acknowledged. Fires once the upload is free again."""
     closing = app.in_disk_thread(writer.close)
     closing.addErrback(lambda failure: _log.failure("closing an abandoned upload", failure))
+    return closing
 
 
 def _create_and_open(

@@ -10,6 +10,7 @@ twisted.web calls on ``Request.content``.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
 from collections.abc import Callable
@@ -84,7 +85,7 @@ class UploadBody(BodySink):
         opening: defer.Deferred[UploadWriter],
         pause: Callable[[], None],
         resume: Callable[[], None],
-        release: Callable[[UploadWriter], object] | None = None,
+        release: Callable[[UploadWriter], defer.Deferred[None] | None] | None = None,
     ) -> None:
         """``release``: closes a writer the handler will not get (a storage that talks to a
         network closes in a thread); by default, here."""
@@ -141,7 +142,10 @@ class UploadBody(BodySink):
         await self._ready
         if self._problem is not None:
             if self.writer is not None:
-                self._release(self.writer)
+                # released before the answer: a client retrying at once finds it unlocked
+                writer, self.writer = self.writer, None
+                with contextlib.suppress(OSError):  # the write's own error is the one to tell
+                    await defer.maybeDeferred(self._release, writer)
             raise self._problem if not isinstance(self._problem, OSError) else storage_error(
                 self._problem
             )
