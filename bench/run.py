@@ -164,7 +164,7 @@ def column_headers(specs: list[ServerSpec]) -> tuple[str, str]:
 def check_tools(specs: list[ServerSpec], chosen: list[Measure]) -> None:
     missing = [str(s.binary) for s in specs if not os.access(s.binary, os.X_OK)]
     if any(s.front == "nginx" for s in specs) and not os.access(servers.NGINX_BIN, os.X_OK):
-        missing.append(str(servers.NGINX_BIN))
+        missing.append(f"{servers.NGINX_BIN} (apt-get install nginx-light)")
     if any(m.name == "manifest" for m in chosen) and shutil.which("wrk") is None:
         missing.append("wrk")
     if missing:
