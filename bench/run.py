@@ -64,6 +64,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="none",
         help="token: ours runs Docker token auth (Distribution stays anonymous, which favours it)",
     )
+    parser.add_argument(
+        "--ours-front",
+        choices=servers.FRONTS,
+        default="none",
+        help="nginx: ours behind nginx with blob_serving: x-accel-redirect, as the role "
+        "deploys it (every measure goes through nginx)",
+    )
     parser.add_argument("--theirs-bin", type=Path, help="binary for 'theirs' (default by kind)")
     parser.add_argument(
         "--theirs",
@@ -126,6 +133,7 @@ def server_specs(args: argparse.Namespace) -> list[ServerSpec]:
             args.ours,
             ours_binary,
             {"registry_auth": args.ours_auth, **config_overrides(args.ours_set)},
+            front=args.ours_front,
         ),
         ServerSpec(
             LABELS[1],
@@ -155,6 +163,8 @@ def column_headers(specs: list[ServerSpec]) -> tuple[str, str]:
 
 def check_tools(specs: list[ServerSpec], chosen: list[Measure]) -> None:
     missing = [str(s.binary) for s in specs if not os.access(s.binary, os.X_OK)]
+    if any(s.front == "nginx" for s in specs) and not os.access(servers.NGINX_BIN, os.X_OK):
+        missing.append(f"{servers.NGINX_BIN} (apt-get install nginx-light)")
     if any(m.name == "manifest" for m in chosen) and shutil.which("wrk") is None:
         missing.append("wrk")
     if missing:
@@ -280,6 +290,7 @@ def metadata(
                 "binary": str(s.binary),
                 "version": servers.version_of(s),
                 "config_overrides": s.overrides,
+                "front": s.front,
             }
             for s in specs
         },

@@ -6,6 +6,7 @@ import ctypes
 import http.client
 import json
 import os
+import pwd
 import secrets
 import shutil
 import signal
@@ -23,7 +24,9 @@ from . import client
 REPO_ROOT = Path(__file__).resolve().parents[2]
 HARBOR_BIN = REPO_ROOT / ".venv" / "bin" / "harbor-twisted"
 DISTRIBUTION_BIN = Path("/usr/bin/docker-registry")
+NGINX_BIN = Path("/usr/sbin/nginx")
 KINDS = ("harbor", "distribution")
+FRONTS = ("none", "nginx")
 HOST = "127.0.0.1"
 START_ATTEMPTS = 3
 PR_SET_PDEATHSIG = 1
@@ -39,10 +42,12 @@ class ServerSpec:
     kind: str  # one of KINDS
     binary: Path
     overrides: dict[str, object] = field(default_factory=dict)  # harbor config keys to set
+    front: str = "none"  # "nginx": ours behind nginx, blobs served by X-Accel-Redirect
 
     @property
     def title(self) -> str:
-        return f"{self.label} ({self.kind})"
+        behind = " behind nginx" if self.front == "nginx" else ""
+        return f"{self.label} ({self.kind}{behind})"
 
 
 @dataclass
@@ -116,10 +121,75 @@ def _command(spec: ServerSpec, workdir: Path, port: int) -> tuple[list[str], dic
         # JSON is YAML: no quoting questions for paths.
         config.write_text(json.dumps(_distribution_config(data, port), indent=2))
         return [str(spec.binary), "serve", str(config)], env
+    if spec.front == "nginx":
+        inner = free_port()
+        document = {**_harbor_config(workdir, data, inner), **spec.overrides,
+                    "blob_serving": "x-accel-redirect", "x_accel_prefix": "/_blobstore"}
+        config.write_text(json.dumps(document, indent=2))
+        env.update({"HT_PORT": str(inner), "HT_DATA": str(data)})
+        nginx_conf = workdir / "nginx.conf"
+        nginx_conf.write_text(_nginx_config(workdir, data, port, inner))
+        # one process group: the service (killed with nginx even if we die by SIGKILL),
+        # then nginx in the shell's place
+        script = ('setpriv --pdeathsig KILL "$0" all-in-one --config "$1" & '
+                  'exec "$2" -p "$3" -c "$4"')
+        argv = ["/bin/sh", "-c", script, str(spec.binary), str(config), str(NGINX_BIN),
+                str(workdir), str(nginx_conf)]
+        return argv, env
     document = {**_harbor_config(workdir, data, port), **spec.overrides}
     config.write_text(json.dumps(document, indent=2))
     env.update({"HT_PORT": str(port), "HT_DATA": str(data)})
     return [str(spec.binary), "all-in-one", "--config", str(config)], env
+
+
+def _nginx_config(workdir: Path, data: Path, port: int, inner: int) -> str:
+    """nginx as the role deploys it in front of the service (roles/harbor_registry/
+    templates/nginx.conf.j2: bodies streamed both ways, X-Accel location over blobs/),
+    without TLS and logs; it runs as us so it can read the temporary data directory."""
+    temp = workdir / "nginx-temp"
+    temp.mkdir()
+    return f"""daemon off;
+user {_user_name()};
+worker_processes auto;
+pid {workdir}/nginx.pid;
+error_log {workdir}/nginx-error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    default_type application/octet-stream;
+    sendfile on;
+    tcp_nopush on;
+    access_log off;
+    client_body_temp_path {temp}/body;
+    proxy_temp_path {temp}/proxy;
+    fastcgi_temp_path {temp}/fastcgi;
+    upstream harbor_twisted {{
+        server {HOST}:{inner};
+        keepalive 32;
+    }}
+    server {{
+        listen {HOST}:{port};
+        client_max_body_size 0;
+        chunked_transfer_encoding on;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_set_header Host $http_host;
+        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        proxy_request_buffering off;
+        proxy_buffering off;
+        location / {{
+            proxy_pass http://harbor_twisted;
+        }}
+        location /_blobstore/ {{
+            internal;
+            alias {data}/blobs/;
+        }}
+    }}
+}}
+"""
+
+
+def _user_name() -> str:
+    return pwd.getpwuid(os.getuid()).pw_name
 
 
 def probe(port: int, timeout: float = 2.0) -> int:

@@ -72,7 +72,11 @@ class DigestLock(Protocol):
 
 
 class BlobReader(Protocol):
-    """A stored blob's bytes from an offset on: ``read`` returns b"" at the end."""
+    """A stored blob's bytes from an offset on: ``read`` returns b"" at the end.
+
+    A reader of a local file (the filesystem driver's) also has ``fileno``: the registry
+    then lets the kernel send the file (sendfile) from that offset.
+    """
 
     def read(self, size: int = -1, /) -> bytes: ...
     def close(self) -> None: ...

@@ -183,6 +183,49 @@ def test_range_download(registry):
     assert tail.content == data[-10:]
 
 
+def test_big_download_whole_and_ranged_is_byte_exact(registry):
+    """Bigger than the socket buffers and than one sendfile turn of a disk thread."""
+    repo = unique_repo("bigpull")
+    data = os.urandom(20 * 1024 * 1024 + 17)
+    digest = push_blob(registry.url, repo, data)
+    url = f"{registry.url}/v2/{repo}/blobs/{digest}"
+    whole = admin_http.get(url, timeout=60)
+    assert whole.status_code == 200
+    assert hashlib.sha256(whole.content).hexdigest() == digest.split(":")[1]
+    start, end = 3_000_001, 19_000_000
+    part = admin_http.get(url, headers={"Range": f"bytes={start}-{end}"}, timeout=60)
+    assert part.status_code == 206
+    assert part.content == data[start:end + 1]
+
+
+def test_stalled_downloads_hold_no_disk_thread(registry):
+    """Clients that stop reading big blobs (more of them than there are disk threads)
+    leave the registry free to serve others, and their downloads finish once they read."""
+    repo = unique_repo("stalled")
+    big = os.urandom(24 * 1024 * 1024)
+    big_digest = push_blob(registry.url, repo, big)
+    url = f"{registry.url}/v2/{repo}/blobs/{big_digest}"
+    stalled = []
+    try:
+        for _ in range(6):
+            response = admin_http.get(url, stream=True, timeout=30)
+            assert response.status_code == 200
+            stalled.append(response)
+        time.sleep(0.5)  # their socket buffers fill; the registry waits for room
+        small = os.urandom(100_000)
+        small_digest = push_blob(registry.url, repo, small)
+        answered = admin_http.get(f"{registry.url}/v2/{repo}/blobs/{small_digest}", timeout=10)
+        assert answered.content == small
+        for response in stalled:
+            hasher = hashlib.sha256()
+            for chunk in response.iter_content(1024 * 1024):
+                hasher.update(chunk)
+            assert hasher.hexdigest() == big_digest.split(":")[1]
+    finally:
+        for response in stalled:
+            response.close()
+
+
 def _private(start_registry, **env: str):
     return start_registry({f"HT_{k.upper()}": v for k, v in env.items()})
 
