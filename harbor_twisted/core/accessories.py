@@ -32,6 +32,7 @@ class Accessory:
     digest: str
     type: str
     creation_time: datetime | None
+    artifact_type: str = ""  # the referrer's own artifactType, for words in the portal
 
 
 def accessory_type(artifact_type: str) -> str:
@@ -54,6 +55,7 @@ def accessories_of(conn: Connection, repository_name: str,
             items.append(Accessory(
                 record.id, record.id, subject.id, subject.digest, repository_name,
                 int(descriptor["size"]), record.digest,
-                accessory_type(descriptor.get("artifactType", "")), record.push_time))
+                accessory_type(descriptor.get("artifactType", "")), record.push_time,
+                descriptor.get("artifactType", "")))
         found[subject.id] = items
     return found

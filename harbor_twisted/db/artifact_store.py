@@ -4,7 +4,9 @@ pull recording keeps, see pull_store), and deletes that remove database rows onl
 files wait for garbage collection.
 
 A repository belongs to the project named by its first path component; artifacts that are
-children of an index in the same repository are hidden from lists, as Harbor does.
+children of an index in the same repository, and accessories (artifacts with a ``subject``:
+signatures, SBOMs), are hidden from lists and their counts, as Harbor does; accessories
+show under their subject with ``with_accessory``.
 
 Listings stay fast at 100,000 artifacts: a page is chosen on narrow rows (ids and sort
 keys, through indexes) and only its rows are read in full; the children of indexes are one
@@ -27,6 +29,7 @@ from sqlalchemy import (
     false,
     insert,
     literal,
+    or_,
     select,
     true,
 )
@@ -62,6 +65,12 @@ def child_of_index(repository_id: int) -> ColumnElement[bool]:
             manifest_child.c.repository_id == repository_id
         )
     )
+
+
+def hidden_from_lists(repository_id: int) -> ColumnElement[bool]:
+    """Harbor lists neither the children of an index nor accessories (OCI referrers, which
+    have a ``subject``, present or not): both through indexes of the repository's rows."""
+    return or_(child_of_index(repository_id), manifest.c.subject_digest.is_not(None))
 
 
 # -- artifacts ----------------------------------------------------------------------------
@@ -198,7 +207,7 @@ def list_artifacts(
     plain = Listing(tuple(others), listing.sorts, listing.page, listing.page_size)
     rows, total = listed(conn, stmt, ARTIFACT_COLUMNS, plain, manifest.c.id,
                           (Sort("push_time", descending=True),),
-                          hidden=child_of_index(repository_id))
+                          hidden=hidden_from_lists(repository_id))
     ids = [row.id for row in rows]
     if not ids:
         return [], total
