@@ -29,7 +29,6 @@ from sqlalchemy import (
     false,
     insert,
     literal,
-    or_,
     select,
     true,
 )
@@ -67,10 +66,10 @@ def child_of_index(repository_id: int) -> ColumnElement[bool]:
     )
 
 
-def hidden_from_lists(repository_id: int) -> ColumnElement[bool]:
-    """Harbor lists neither the children of an index nor accessories (OCI referrers, which
-    have a ``subject``, present or not): both through indexes of the repository's rows."""
-    return or_(child_of_index(repository_id), manifest.c.subject_digest.is_not(None))
+def hidden_from_lists(repository_id: int) -> tuple[ColumnElement[bool], ...]:
+    """What Harbor does not list: the children of an index, and accessories (OCI referrers,
+    which have a ``subject``, present or not); each found through an index of its own."""
+    return child_of_index(repository_id), manifest.c.subject_digest.is_not(None)
 
 
 # -- artifacts ----------------------------------------------------------------------------
@@ -223,6 +222,22 @@ def artifact_by_digest(
         _ARTIFACTS.where(manifest.c.repository_id == repository_id, manifest.c.digest == digest)
     ).first()
     return None if row is None else _artifact(row)
+
+
+def referrers_of(
+    conn: Connection, repository_id: int, subjects: list[str]
+) -> dict[str, list[ArtifactRecord]]:
+    """The artifacts of the repository whose ``subject`` is one of ``subjects``, oldest
+    push first, in one range of the subject index (sorted here: an ORDER BY would tempt
+    SQLite into walking the repository in push order instead)."""
+    found: dict[str, list[ArtifactRecord]] = {digest: [] for digest in subjects}
+    if not subjects:
+        return found
+    rows = conn.execute(_ARTIFACTS.add_columns(manifest.c.subject_digest).where(
+        manifest.c.repository_id == repository_id, manifest.c.subject_digest.in_(subjects)))
+    for row in sorted(rows, key=lambda r: (r.created_at, r.id)):
+        found[row.subject_digest].append(_artifact(row))
+    return found
 
 
 def artifact_by_tag(conn: Connection, repository_id: int, name: str) -> ArtifactRecord | None:

@@ -28,7 +28,14 @@ from harbor_twisted.common.clock import utcnow
 from harbor_twisted.db.artifact_models import repository_info
 from harbor_twisted.db.artifact_store import child_of_index, hidden_from_lists
 from harbor_twisted.db.identity_models import project
-from harbor_twisted.db.listing import Listing, Sort, listed, name_prefix, user_or_member_of
+from harbor_twisted.db.listing import (
+    Listing,
+    Sort,
+    count_any,
+    listed,
+    name_prefix,
+    user_or_member_of,
+)
 from harbor_twisted.db.models import (
     manifest,
     manifest_blob,
@@ -224,9 +231,9 @@ def artifact_counts(conn: Connection, repository_ids: list[int]) -> dict[int, in
                manifest.c.subject_digest.is_not(None))
     ).scalars())
     for repository_id in sorted(with_hidden):  # index ranges of that repository
-        counts[repository_id] -= conn.execute(select(func.count()).where(
-            manifest.c.repository_id == repository_id, hidden_from_lists(repository_id)
-        )).scalar_one()
+        counts[repository_id] -= count_any(
+            conn, select(manifest.c.id).where(manifest.c.repository_id == repository_id),
+            hidden_from_lists(repository_id))
     return counts
 
 
