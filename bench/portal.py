@@ -160,6 +160,11 @@ def generate(engine: Engine, sizes: Sizes) -> None:
             digest, body, layer = _image(i, config)
             images.append((i, digest, body, layer))
 
+    # Harbor's artifact size, as the registry keeps it: manifest, config, layer, children
+    totals = {digest: len(body) + 100 + 1000 + i % 5000 for i, digest, body, _ in images}
+    totals |= {digest: len(body) + sum(totals[c] for c in children)
+               for _, digest, body, children in indexes}
+
     def manifest_rows() -> Iterator[dict[str, Any]]:
         for i, digest, body, _ in images:
             yield _manifest_row(big, i, digest, OCI_MANIFEST, body)
@@ -171,6 +176,8 @@ def generate(engine: Engine, sizes: Sizes) -> None:
                "artifact_type": OCI_CONFIG if media == OCI_MANIFEST else None,
                "size": len(body), "content": body, "subject_digest": None,
                "annotations": None, "created_at": BASE_TIME + timedelta(seconds=i)}
+        if "total_size" in manifest.c:
+            row["total_size"] = totals.get(digest, len(body)) if repo == big else len(body)
         return row
 
     _bulk(engine, manifest, manifest_rows())

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from harbor_twisted.db import artifact_store, registry_store
+from harbor_twisted.db import artifact_store
 from harbor_twisted.db.artifact_store import ArtifactRecord
 
 # artifact type fragment -> Harbor's accessory type; anything else is a generic accessory
@@ -32,6 +32,7 @@ class Accessory:
     digest: str
     type: str
     creation_time: datetime | None
+    artifact_type: str = ""  # the referrer's own artifactType, for words in the portal
 
 
 def accessory_type(artifact_type: str) -> str:
@@ -41,19 +42,21 @@ def accessory_type(artifact_type: str) -> str:
 
 def accessories_of(conn: Connection, repository_name: str,
                    subjects: list[ArtifactRecord]) -> dict[int, list[Accessory]]:
-    """Each subject's accessories (one query per subject: a page holds few)."""
-    found: dict[int, list[Accessory]] = {}
+    """Each subject's accessories, for a page of subjects at once (one index range); sizes
+    are the accessories' own totals, as Harbor records them."""
+    by_repository: dict[int, list[ArtifactRecord]] = {}
     for subject in subjects:
-        items = []
-        for descriptor in registry_store.list_referrers(conn, repository_name, subject.digest,
-                                                        None):
-            record = artifact_store.artifact_by_digest(conn, subject.repository_id,
-                                                       descriptor["digest"])
-            if record is None:
-                continue
-            items.append(Accessory(
-                record.id, record.id, subject.id, subject.digest, repository_name,
-                int(descriptor["size"]), record.digest,
-                accessory_type(descriptor.get("artifactType", "")), record.push_time))
-        found[subject.id] = items
+        by_repository.setdefault(subject.repository_id, []).append(subject)
+    found: dict[int, list[Accessory]] = {}
+    for repository_id, members in by_repository.items():
+        referrers = artifact_store.referrers_of(conn, repository_id,
+                                                [s.digest for s in members])
+        for subject in members:
+            found[subject.id] = [
+                Accessory(record.id, record.id, subject.id, subject.digest, repository_name,
+                          record.total_size, record.digest,
+                          accessory_type(record.artifact_type or ""), record.push_time,
+                          record.artifact_type or "")
+                for record in referrers[subject.digest]
+            ]
     return found

@@ -120,11 +120,10 @@ def _resource(repository_name: str, digest: str) -> str:
 def views(
     conn: Connection, located: Located, records: list[ArtifactRecord], with_tags: bool
 ) -> list[ArtifactView]:
-    """Artifacts as Harbor shows them: sizes with their blobs and children, tags, an
+    """Artifacts as Harbor shows them: sizes with their blobs and children (kept), tags, an
     index's references and the last pull (by digest or by one of its tags)."""
     repository = located.repository
     ids = [r.id for r in records]
-    blob_bytes = artifact_store.blob_sizes(conn, ids)
     index_ids = [r.id for r in records if r.manifest_media_type in artifact_info.INDEXES]
     kids: dict[tuple[int, str], artifact_store.ChildRecord] = {
         (c.parent_id, c.digest): c for c in artifact_store.children(conn, repository.id,
@@ -135,12 +134,10 @@ def views(
     for record in records:
         media = artifact_info.media_type(record.manifest_media_type, record.content)
         references = []
-        children_bytes = 0
         if record.id in index_ids:
             for child in artifact_info.index_children(record.content):
                 known = kids.get((record.id, child.digest))
                 references.append(ReferenceView(record.id, known.id if known else None, child))
-                children_bytes += known.size if known else 0
         tag_views = [TagView(t, t.pull_time) for t in tags[record.id]]
         moments = [v.pull_time for v in tag_views if v.pull_time is not None]
         if record.pull_time is not None:
@@ -151,7 +148,7 @@ def views(
             repository_name=repository.name,
             media_type=media,
             type=artifact_info.artifact_type(media),
-            size=record.manifest_size + blob_bytes.get(record.id, 0) + children_bytes,
+            size=record.total_size,
             pull_time=max(moments) if moments else None,
             tags=tag_views if with_tags else None,
             references=references,

@@ -4,7 +4,9 @@ pull recording keeps, see pull_store), and deletes that remove database rows onl
 files wait for garbage collection.
 
 A repository belongs to the project named by its first path component; artifacts that are
-children of an index in the same repository are hidden from lists, as Harbor does.
+children of an index in the same repository, and accessories (artifacts with a ``subject``:
+signatures, SBOMs), are hidden from lists and their counts, as Harbor does; accessories
+show under their subject with ``with_accessory``.
 
 Listings stay fast at 100,000 artifacts: a page is chosen on narrow rows (ids and sort
 keys, through indexes) and only its rows are read in full; the children of indexes are one
@@ -25,7 +27,6 @@ from sqlalchemy import (
     case,
     delete,
     false,
-    func,
     insert,
     literal,
     select,
@@ -34,10 +35,9 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from harbor_twisted.common.clock import utcnow
-from harbor_twisted.db import event_store
+from harbor_twisted.db import artifact_size, event_store
 from harbor_twisted.db.listing import Filter, Listing, Sort, listed
 from harbor_twisted.db.models import (
-    blob,
     manifest,
     manifest_blob,
     manifest_child,
@@ -66,6 +66,12 @@ def child_of_index(repository_id: int) -> ColumnElement[bool]:
     )
 
 
+def hidden_from_lists(repository_id: int) -> tuple[ColumnElement[bool], ...]:
+    """What Harbor does not list: the children of an index, and accessories (OCI referrers,
+    which have a ``subject``, present or not); each found through an index of its own."""
+    return child_of_index(repository_id), manifest.c.subject_digest.is_not(None)
+
+
 # -- artifacts ----------------------------------------------------------------------------
 
 
@@ -81,6 +87,7 @@ class ArtifactRecord:
     annotations: dict[str, str] | None
     push_time: datetime
     pull_time: datetime | None = None  # the last pull by digest or by one of its tags
+    total_size: int = 0  # Harbor's size: manifest, config, layers and present children
 
 
 @dataclass(frozen=True)
@@ -108,13 +115,13 @@ ARTIFACT_COLUMNS: dict[str, ColumnElement[Any]] = {
     "media_type": _MEDIA_TYPE,
     "manifest_media_type": manifest.c.media_type,
     "push_time": manifest.c.created_at,
-    "size": manifest.c.size,
+    "size": manifest.c.total_size,  # the size shown, kept on push (artifact_size)
 }
 
 _ARTIFACTS = select(
     manifest.c.id, manifest.c.repository_id, manifest.c.digest, manifest.c.media_type,
     manifest.c.artifact_type, manifest.c.size, manifest.c.content, manifest.c.annotations,
-    manifest.c.created_at, manifest.c.pull_time,
+    manifest.c.created_at, manifest.c.pull_time, manifest.c.total_size,
 )
 
 
@@ -122,7 +129,7 @@ def _artifact(row: Any) -> ArtifactRecord:
     return ArtifactRecord(
         row.id, row.repository_id, row.digest, row.media_type, row.artifact_type, row.size,
         bytes(row.content), json.loads(row.annotations) if row.annotations else None,
-        row.created_at, row.pull_time,
+        row.created_at, row.pull_time, row.total_size,
     )
 
 
@@ -199,7 +206,7 @@ def list_artifacts(
     plain = Listing(tuple(others), listing.sorts, listing.page, listing.page_size)
     rows, total = listed(conn, stmt, ARTIFACT_COLUMNS, plain, manifest.c.id,
                           (Sort("push_time", descending=True),),
-                          hidden=child_of_index(repository_id))
+                          hidden=hidden_from_lists(repository_id))
     ids = [row.id for row in rows]
     if not ids:
         return [], total
@@ -217,6 +224,22 @@ def artifact_by_digest(
     return None if row is None else _artifact(row)
 
 
+def referrers_of(
+    conn: Connection, repository_id: int, subjects: list[str]
+) -> dict[str, list[ArtifactRecord]]:
+    """The artifacts of the repository whose ``subject`` is one of ``subjects``, oldest
+    push first, in one range of the subject index (sorted here: an ORDER BY would tempt
+    SQLite into walking the repository in push order instead)."""
+    found: dict[str, list[ArtifactRecord]] = {digest: [] for digest in subjects}
+    if not subjects:
+        return found
+    rows = conn.execute(_ARTIFACTS.add_columns(manifest.c.subject_digest).where(
+        manifest.c.repository_id == repository_id, manifest.c.subject_digest.in_(subjects)))
+    for row in sorted(rows, key=lambda r: (r.created_at, r.id)):
+        found[row.subject_digest].append(_artifact(row))
+    return found
+
+
 def artifact_by_tag(conn: Connection, repository_id: int, name: str) -> ArtifactRecord | None:
     row = conn.execute(
         _ARTIFACTS.join(tag, tag.c.manifest_id == manifest.c.id).where(
@@ -226,25 +249,12 @@ def artifact_by_tag(conn: Connection, repository_id: int, name: str) -> Artifact
     return None if row is None else _artifact(row)
 
 
-def blob_sizes(conn: Connection, artifact_ids: list[int]) -> dict[int, int]:
-    """The config and layer bytes each manifest references."""
-    if not artifact_ids:
-        return {}
-    rows: Any = conn.execute(
-        select(manifest_blob.c.manifest_id, func.sum(blob.c.size))
-        .join(blob, blob.c.id == manifest_blob.c.blob_id)
-        .where(manifest_blob.c.manifest_id.in_(artifact_ids))
-        .group_by(manifest_blob.c.manifest_id)
-    )
-    return {manifest_id: int(total or 0) for manifest_id, total in rows}
-
-
 @dataclass(frozen=True)
 class ChildRecord:
     parent_id: int
     digest: str
     id: int | None  # None when the child is no longer in the repository
-    size: int  # the child's manifest and blob bytes
+    size: int  # the child's total size (0 when absent)
 
 
 def children(conn: Connection, repository_id: int, parent_ids: list[int]) -> list[ChildRecord]:
@@ -254,7 +264,7 @@ def children(conn: Connection, repository_id: int, parent_ids: list[int]) -> lis
     child = manifest.alias("child")
     rows = conn.execute(
         select(manifest_child.c.parent_id, manifest_child.c.child_digest, child.c.id,
-               child.c.size)
+               child.c.total_size)
         .select_from(manifest_child.outerjoin(
             child,
             and_(child.c.repository_id == repository_id,
@@ -262,12 +272,8 @@ def children(conn: Connection, repository_id: int, parent_ids: list[int]) -> lis
         ))
         .where(manifest_child.c.parent_id.in_(parent_ids))
     ).all()
-    sizes = blob_sizes(conn, [row.id for row in rows if row.id is not None])
-    return [
-        ChildRecord(row.parent_id, row.child_digest, row.id,
-                    (row.size or 0) + sizes.get(row.id, 0) if row.id is not None else 0)
-        for row in rows
-    ]
+    return [ChildRecord(row.parent_id, row.child_digest, row.id, row.total_size or 0)
+            for row in rows]
 
 
 def tags_of(conn: Connection, artifact_ids: list[int]) -> dict[int, list[TagRecord]]:
@@ -337,6 +343,7 @@ def _delete_deeply(
     conn.execute(delete(tag).where(tag.c.manifest_id == record.id))
     conn.execute(delete(manifest_blob).where(manifest_blob.c.manifest_id == record.id))
     conn.execute(delete(manifest).where(manifest.c.id == record.id))
+    artifact_size.refresh(conn, record.repository_id, None, record.digest)
     removed.append(record.digest)
     for digest in child_digests:
         child = artifact_by_digest(conn, record.repository_id, digest)

@@ -16,7 +16,7 @@ from sqlalchemy import (
 )
 
 from harbor_twisted.common.clock import utcnow
-from harbor_twisted.db import audit_counts
+from harbor_twisted.db import audit_counts, audit_search
 from harbor_twisted.db.identity_models import (
     audit_log,
     project,
@@ -143,7 +143,15 @@ def list_audit(
     known = None
     if not listing.filters and not (project_id is not None and visibility is not None):
         known = audit_counts.total(conn, kept)
-    rows, total = listed(conn, stmt, AUDIT_COLUMNS, listing, audit_log.c.id,
+    others = []
+    for flt in listing.filters:
+        found = audit_search.resource_condition(conn, flt) if flt.key == "resource" else None
+        if found is None:
+            others.append(flt)
+        else:
+            stmt = stmt.where(found)
+    plain = Listing(tuple(others), listing.sorts, listing.page, listing.page_size)
+    rows, total = listed(conn, stmt, AUDIT_COLUMNS, plain, audit_log.c.id,
                          (Sort("op_time", descending=True),), total=known)
     return [
         AuditEntry(row.id, row.project_id, row.username, row.client_ip, row.operation,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import combinations
 from typing import Any
 
 from sqlalchemy import (
@@ -118,16 +119,17 @@ def listed(
     listing: Listing,
     tiebreak: ColumnElement[Any],
     default: tuple[Sort, ...] = (),
-    hidden: ColumnElement[bool] | None = None,
+    hidden: tuple[ColumnElement[bool], ...] = (),
     total: int | None = None,
 ) -> tuple[list[Any], int]:
     """Apply a listing's filters, sorts and page to ``stmt``; rows of the page and the total.
 
     A page in the second half is read from the other end, in the reverse order, so the last
     page costs what the first does (the tiebreak makes the order total, so reversing it is
-    exact); a page beyond the end costs only the count. Rows matching ``hidden`` (a few,
-    found by an index) are left out and counted as all rows less the hidden ones, which
-    spares testing every row. A ``total`` known otherwise (kept counts) spares the count."""
+    exact); a page beyond the end costs only the count. Rows matching any of ``hidden``
+    (each a few rows found by an index) are left out and counted as all rows less the
+    hidden ones, which spares testing every row. A ``total`` known otherwise (kept counts)
+    spares the count."""
     for flt in listing.filters:
         if flt.key not in columns:
             raise ListingError(f"unknown query key {flt.key!r} (known: {', '.join(columns)})")
@@ -142,11 +144,9 @@ def listed(
     keys.append((tiebreak, last_descending))  # stable pages
     if total is None:
         total = conn.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
-    if hidden is not None:
-        total -= conn.execute(
-            select(func.count()).select_from(stmt.where(hidden).subquery())
-        ).scalar_one()
-        stmt = stmt.where(~hidden)
+    if hidden:
+        total -= count_any(conn, stmt, hidden)
+        stmt = stmt.where(~or_(*hidden))
     offset = (listing.page - 1) * listing.page_size
     if offset >= total:
         return [], total
@@ -157,6 +157,20 @@ def listed(
     order = [c.asc() if descending == reverse else c.desc() for c, descending in keys]
     rows = list(conn.execute(stmt.order_by(*order).offset(offset).limit(size)).all())
     return rows[::-1] if reverse else rows, total
+
+
+def count_any(conn: Connection, stmt: Select[Any],
+              conditions: tuple[ColumnElement[bool], ...]) -> int:
+    """Rows of ``stmt`` matching any of ``conditions``, each counted through its own index
+    (inclusion-exclusion): one count over their OR would test every row (SQLite)."""
+    total = 0
+    for size in range(1, len(conditions) + 1):
+        for chosen in combinations(conditions, size):
+            counted = conn.execute(
+                select(func.count()).select_from(stmt.where(*chosen).subquery())
+            ).scalar_one()
+            total += counted if size % 2 else -counted
+    return total
 
 
 def held_by(user_id: int | None, group_ids: frozenset[int]) -> ColumnElement[bool]:

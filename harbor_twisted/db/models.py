@@ -87,11 +87,14 @@ manifest = Table(
     Column("annotations", Text, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("pull_time", DateTime(timezone=True), nullable=True),  # the last pull by digest or tag
+    # Harbor's artifact size: this manifest, its config and layers, and its children present
+    # in the repository (kept by artifact_size on push and delete), so lists sort by it
+    Column("total_size", BigInteger, nullable=False, server_default="0"),
     UniqueConstraint("repository_id", "digest"),
     Index("ix_manifest_repository_id_subject_digest", "repository_id", "subject_digest"),
     # the artifact list's default order (newest push first), page by page
     Index("ix_manifest_repository_id_created_at_id", "repository_id", "created_at", "id"),
-    Index("ix_manifest_repository_id_size_id", "repository_id", "size", "id"),  # by size
+    Index("ix_manifest_repository_id_total_size_id", "repository_id", "total_size", "id"),
 )
 
 # Blobs a manifest references (config and layers): what garbage collection marks.

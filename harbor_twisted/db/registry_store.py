@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from harbor_twisted.common.clock import utcnow
-from harbor_twisted.db import event_store
+from harbor_twisted.db import artifact_size, event_store
 from harbor_twisted.db.audit_store import RegistryEvent, write_registry_events
 from harbor_twisted.db.models import (
     blob,
@@ -326,6 +326,7 @@ def put_manifest(
             # SQLite read the children before this transaction took the write lock: check
             # again now that no garbage collection can delete them under us.
             _check_children_still_present(conn, repository_id, record)
+        artifact_size.refresh(conn, repository_id, manifest_id, record.digest)
     if tag_name is not None:
         _point_tag(conn, repository_id, tag_name, manifest_id)
         event_store.record(conn, event_store.PUSH_ARTIFACT, repository_name, record.digest,
@@ -395,6 +396,7 @@ def delete_manifest(
     conn.execute(delete(manifest_blob).where(manifest_blob.c.manifest_id == manifest_id))
     conn.execute(delete(manifest_child).where(manifest_child.c.parent_id == manifest_id))
     conn.execute(delete(manifest).where(manifest.c.id == manifest_id))
+    artifact_size.refresh(conn, repository_id, None, digest)  # indexes that listed it
     event_store.record(conn, event_store.DELETE_ARTIFACT, repository_name, digest,
                        operator=operator)
     return True

@@ -26,9 +26,16 @@ from sqlalchemy import (
 
 from harbor_twisted.common.clock import utcnow
 from harbor_twisted.db.artifact_models import repository_info
-from harbor_twisted.db.artifact_store import child_of_index
+from harbor_twisted.db.artifact_store import child_of_index, hidden_from_lists
 from harbor_twisted.db.identity_models import project
-from harbor_twisted.db.listing import Listing, Sort, listed, name_prefix, user_or_member_of
+from harbor_twisted.db.listing import (
+    Listing,
+    Sort,
+    count_any,
+    listed,
+    name_prefix,
+    user_or_member_of,
+)
 from harbor_twisted.db.models import (
     manifest,
     manifest_blob,
@@ -204,8 +211,9 @@ def _with_counts(conn: Connection, records: list[RepositoryRecord]) -> list[Repo
 
 
 def artifact_counts(conn: Connection, repository_ids: list[int]) -> dict[int, int]:
-    """Artifacts per repository, children of indexes not counted (Harbor's count): all
-    manifests (an index count) less the distinct children present."""
+    """Artifacts per repository as Harbor counts them, neither children of indexes nor
+    accessories: all manifests (an index count) less those hidden from lists, counted only
+    in repositories that have indexes or referrers."""
     if not repository_ids:
         return {}
     counts: dict[int, int] = dict(conn.execute(
@@ -213,14 +221,19 @@ def artifact_counts(conn: Connection, repository_ids: list[int]) -> dict[int, in
         .where(manifest.c.repository_id.in_(repository_ids))
         .group_by(manifest.c.repository_id)
     ).all())
-    with_indexes: list[int] = list(conn.execute(
+    with_hidden: set[int] = set(conn.execute(
         select(manifest_child.c.repository_id.distinct())
         .where(manifest_child.c.repository_id.in_(repository_ids))
     ).scalars())
-    for repository_id in with_indexes:  # one range of an index each
-        counts[repository_id] -= conn.execute(select(func.count()).where(
-            manifest.c.repository_id == repository_id, child_of_index(repository_id)
-        )).scalar_one()
+    with_hidden.update(conn.execute(
+        select(manifest.c.repository_id.distinct())
+        .where(manifest.c.repository_id.in_(repository_ids),
+               manifest.c.subject_digest.is_not(None))
+    ).scalars())
+    for repository_id in sorted(with_hidden):  # index ranges of that repository
+        counts[repository_id] -= count_any(
+            conn, select(manifest.c.id).where(manifest.c.repository_id == repository_id),
+            hidden_from_lists(repository_id))
     return counts
 
 

@@ -1,5 +1,5 @@
 """The projects list's quota column (used / limit) and the repository page's artifact order
-(push time) and tag state (tagged, untagged), checked against the REST API's own order — on
+(push time, size) and tag state (tagged, untagged), checked against the REST API's own order — on
 SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -49,12 +49,16 @@ def test_repository_page_sorts_and_filters_artifacts_as_the_api_does(
     page = f"/harbor/projects/{project}/repositories/app"
     api = f"/projects/{project}/repositories/app/artifacts"
     orders = {}
-    for sort in ("-push_time", "push_time"):
+    sizes = {}
+    for sort in ("-push_time", "push_time", "size", "-size"):
         shown = DIGEST_LINK.findall(admin_pages.get(f"{page}?sort={sort}").text)
-        expected = [a["digest"] for a in admin.get(api, params={"sort": sort}).json()]
-        assert shown == expected and len(shown) == 4, sort
+        listed = admin.get(api, params={"sort": sort}).json()
+        assert shown == [a["digest"] for a in listed] and len(shown) == 4, sort
         orders[sort] = shown
+        sizes[sort] = [a["size"] for a in listed]
     assert orders["push_time"] == orders["-push_time"][::-1]
+    assert sizes["size"] == sorted(sizes["size"]) and len(set(sizes["size"])) > 1
+    assert sizes["-size"] == sorted(sizes["size"], reverse=True)
     assert orders["-push_time"][0] == untagged.digest  # pushed last
     only_untagged = admin_pages.get(f"{page}?show=untagged&sort=push_time").text
     assert DIGEST_LINK.findall(only_untagged) == [untagged.digest]

@@ -411,6 +411,14 @@ def test_artifact_page_lists_its_accessories(registry, admin_pages: PageClient) 
         (sha256(referrer), "signature.cosign", subject["id"], repo)]
     plain = admin.get(f"/projects/{project}/repositories/signed/artifacts").json()
     assert all("accessories" not in a for a in plain)
+    assert [a["digest"] for a in plain] == [image.digest]  # the signature is no row
+    # the repository page lists the subject alone, its signature beside it
+    listing = admin_pages.get(f"/harbor/projects/{project}/repositories/signed").text
+    rows = re.findall(r'<a class="digest" href="[^"]*/-/artifacts/(sha256:[0-9a-f]{64})"',
+                      listing)
+    assert rows == [image.digest]
+    assert (f'<a class="accessory" href="/harbor/projects/{project}/repositories/signed/-/'
+            f'artifacts/{sha256(referrer)}">Signature (cosign)</a>') in listing
 
 
 def test_webhooks_tab_adds_and_deletes_a_policy_keeping_the_auth_header_secret(

@@ -58,11 +58,13 @@ def sort_of(text: str, default: str) -> tuple[str, Sort]:
     return key, SORTS[key]
 
 
-# A repository's artifacts by push time (indexed). Not by size: the listing's ``size`` key
-# orders by the manifest's own bytes, while the size shown counts the layers too.
+# A repository's artifacts by push time or by the size shown (both indexed). Not by tag:
+# Harbor's API has no such order, and an artifact's first tag name is no column to index.
 ARTIFACT_SORTS = {
     "-push_time": (Sort("push_time", descending=True), "Newest push first"),
     "push_time": (Sort("push_time"), "Oldest push first"),
+    "-size": (Sort("size", descending=True), "Largest first"),
+    "size": (Sort("size"), "Smallest first"),
 }
 # Which artifacts by their tags: Harbor's ``tags=*`` (tagged) and ``tags=nil`` (untagged).
 TAG_STATES = {"": "All", "tagged": "Tagged", "untagged": "Untagged"}

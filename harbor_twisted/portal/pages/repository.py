@@ -1,6 +1,7 @@
-"""A repository's artifacts (tags, digest, size, push and pull times; filter by tag) and
-one artifact's detail page, with adding and deleting tags and deleting the artifact —
-each deletion confirmed on a page of its own, so it works without JavaScript."""
+"""A repository's artifacts (tags, digest, size, push and pull times, accessories under their
+subject as Harbor lists them; filter by tag) and one artifact's detail page, with adding and
+deleting tags and deleting the artifact — each deletion confirmed on a page of its own, so
+it works without JavaScript."""
 
 from __future__ import annotations
 
@@ -50,12 +51,12 @@ async def artifacts(ctx: PageContext) -> Page:
     sort_key, state, listing = paging.artifact_listing(page, tag, ctx.arg("sort"),
                                                        ctx.arg("show"))
     views, total = await ctx.services.artifacts.list(ctx.principal, project, repository,
-                                                     listing)
+                                                     listing, with_accessories=True)
     return Page("repository.html", {
         **values, "repository": record, "repository_name": repository, "artifacts": views,
         "pager": paging.Pager(page, total), "tag": tag, "sort": sort_key, "show": state,
         "sorts": {key: label for key, (_, label) in paging.ARTIFACT_SORTS.items()},
-        "tag_states": paging.TAG_STATES,
+        "tag_states": paging.TAG_STATES, "accessory_kind": accessory_kind,
         "pull_tag": f"docker pull {ctx.registry_host}/{record.name}:TAG",
     }, title=f"Repository {record.name}")
 
