@@ -16,6 +16,7 @@ from harbor_twisted.auth import keys
 from harbor_twisted.auth.passwords import PasswordPolicyError
 from harbor_twisted.common import local_urls
 from harbor_twisted.common.malloc import return_large_allocations
+from harbor_twisted.common.outbound_tls import TrustFileError, trust_context
 from harbor_twisted.common.server_tls import ServerTLSError
 from harbor_twisted.config import Config, ConfigError, load_config
 from harbor_twisted.core import auth_mode_switch
@@ -76,8 +77,10 @@ def _run(config: Config, build: Callable[[Config], service.MultiService]) -> int
     start_logging(config.log_level, config.log_format)
     return_large_allocations()  # password checks' 19 MiB would stay resident per thread
     try:
+        if config.trusted_ca_file is not None:
+            trust_context(config.trusted_ca_file)  # read again at each use; usable at start
         top = build(config)
-    except ServerTLSError as exc:
+    except (ServerTLSError, TrustFileError) as exc:
         print(f"harbor-twisted: cannot start: {exc}", file=sys.stderr)
         return 1
     for child in top:

@@ -39,10 +39,18 @@ class _OutboundAdapter(HTTPAdapter):
         return super().send(request, *args, **kwargs)
 
 
+class TrustFileError(Exception):
+    """``trusted_ca_file`` cannot be read or holds no usable certificate."""
+
+
 def trust_context(trusted_ca_file: Path) -> ssl.SSLContext:
     """The system's CAs and those in ``trusted_ca_file`` (PEM, one or more certificates)."""
     context = ssl.create_default_context()
-    context.load_verify_locations(cafile=str(trusted_ca_file))
+    try:
+        context.load_verify_locations(cafile=str(trusted_ca_file))
+    except (OSError, ssl.SSLError) as exc:
+        raise TrustFileError(f"trusted_ca_file: {trusted_ca_file} holds no usable PEM "
+                             f"certificate ({exc})") from None
     return context
 
 
@@ -57,6 +65,8 @@ def outbound_session(verify: bool = True, trusted_ca_file: Path | None = None) -
 
 def describe_tls_failure(error: BaseException) -> str | None:
     """A sentence for an unverified certificate, which otherwise reads as 'SSLError'."""
+    if isinstance(error, TrustFileError):
+        return str(error)
     if isinstance(error, requests.exceptions.SSLError):
         return ("TLS: the endpoint's certificate is not trusted (add its CA to the service's "
                 "trusted_ca_file, or mark the endpoint insecure)")

@@ -97,3 +97,10 @@ def test_a_certificate_that_is_not_the_keys_is_refused(tmp_path: Path, site: Ser
     with pytest.raises(RuntimeError, match="do not make a certificate and its key"):
         start_server(tmp_path / "data", extra_env=env, tls_ca=site.ca_file)
     assert os.stat(site.key_file).st_mode & 0o777 == 0o600
+
+
+def test_an_unusable_trusted_ca_file_is_refused_at_start(tmp_path: Path):
+    broken = tmp_path / "trusted.pem"
+    broken.write_text("-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n")
+    with pytest.raises(RuntimeError, match="holds no usable PEM certificate"):
+        start_server(tmp_path / "data", extra_env={"HT_TRUSTED_CA_FILE": str(broken)})
