@@ -110,18 +110,20 @@ converge() { # CONTAINER: the roles and the first-boot service, as Molecule woul
 }
 
 make_disk() { # CONTAINER RAW: the container's file system on a bootable partitioned disk
-  local container=$1 raw=$2 loop mnt uuid kernel initrd
+  # This kernel has no partition-table support (losetup -P makes no partition devices), so
+  # the partition is attached by its offset, and GRUB's boot sector and core image are
+  # written with grub-mkimage and dd rather than grub-install (which must see the partition).
+  local container=$1 raw=$2 loop mnt uuid kernel initrd start=2048 grub=/usr/lib/grub/i386-pc
   rm -f "$raw"
   truncate -s "$disk_size" "$raw"
-  printf 'label: dos\n,,L,*\n' | sfdisk -q "$raw"
-  loop=$(losetup -P --show -f "$raw")
+  printf 'label: dos\nstart=%s,type=L,bootable\n' "$start" | sfdisk -q "$raw"
+  loop=$(losetup --show -f -o $((start * 512)) "$raw")
   mnt=$(mktemp -d /var/tmp/ht-appliance-mnt.XXXXXX)
   # shellcheck disable=SC2064
   trap "umount -R '$mnt' 2>/dev/null || true; losetup -d '$loop' 2>/dev/null || true; rmdir '$mnt' 2>/dev/null || true" EXIT
-  for _ in $(seq 20); do [[ -b ${loop}p1 ]] && break; sleep 0.2; done
-  mkfs.ext4 -q -L harbor-root "${loop}p1"
-  uuid=$(blkid -s UUID -o value "${loop}p1")
-  mount "${loop}p1" "$mnt"
+  mkfs.ext4 -q -L harbor-root "$loop"
+  uuid=$(blkid -s UUID -o value "$loop")
+  mount "$loop" "$mnt"
   log "exporting the converged file system onto the disk"
   docker export "$container" | tar -x -C "$mnt" --numeric-owner --xattrs 2>/dev/null \
     || docker export "$container" | tar -x -C "$mnt" --numeric-owner
@@ -138,24 +140,21 @@ make_disk() { # CONTAINER RAW: the container's file system on a bootable partiti
   printf 'UUID=%s / ext4 errors=remount-ro 0 1\n' "$uuid" >"$mnt/etc/fstab"
   kernel=$(cd "$mnt/boot" && ls vmlinuz-* | sort -V | tail -n1)
   initrd=initrd.img-${kernel#vmlinuz-}
-  mkdir -p "$mnt/boot/grub"
-  # Our own grub.cfg: grub-mkconfig would probe this machine's loop device for the root.
-  cat >"$mnt/boot/grub/grub.cfg" <<EOF
-set timeout=1
-insmod part_msdos
-insmod ext2
-search --no-floppy --fs-uuid --set=root $uuid
-menuentry "harbor-twisted appliance" {
-  linux /boot/$kernel root=UUID=$uuid ro net.ifnames=0 console=tty1 console=ttyS0,115200
-  initrd /boot/$initrd
-}
-EOF
+  mkdir -p "$mnt/boot/grub/i386-pc"
+  cp "$mnt$grub"/*.mod "$mnt$grub"/*.lst "$mnt/boot/grub/i386-pc/"
+  printf '%s\n' "set timeout=1" "search --no-floppy --fs-uuid --set=root $uuid" \
+    'menuentry "harbor-twisted appliance" {' \
+    "  linux /boot/$kernel root=UUID=$uuid ro net.ifnames=0 console=tty1 console=ttyS0,115200" \
+    "  initrd /boot/$initrd" "}" >"$mnt/boot/grub/grub.cfg"
   sed -i 's/^GRUB_CMDLINE_LINUX=.*/GRUB_CMDLINE_LINUX="net.ifnames=0 console=tty1 console=ttyS0,115200"/' \
     "$mnt/etc/default/grub"
-  for fs in dev proc sys; do mount --rbind "/$fs" "$mnt/$fs"; done
-  chroot "$mnt" grub-install --target=i386-pc --modules="part_msdos ext2" "$loop" >/dev/null 2>&1 \
-    || chroot "$mnt" grub-install --target=i386-pc --modules="part_msdos ext2" "$loop"
-  umount -R "$mnt/dev" "$mnt/proc" "$mnt/sys" 2>/dev/null || umount -lR "$mnt/dev" "$mnt/proc" "$mnt/sys"
+  chroot "$mnt" grub-mkimage -O i386-pc -o /tmp/core.img -p "(hd0,msdos1)/boot/grub" \
+    biosdisk part_msdos ext2 search search_fs_uuid normal linux configfile
+  # the boot sector's first 440 bytes (the partition table stays), then the core image from
+  # sector 1 on, before the partition: as grub-bios-setup lays them out
+  dd if="$mnt$grub/boot.img" of="$raw" bs=440 count=1 conv=notrunc status=none
+  dd if="$mnt/tmp/core.img" of="$raw" bs=512 seek=1 conv=notrunc status=none
+  rm -f "$mnt/tmp/core.img"
   umount "$mnt"
   losetup -d "$loop"
   rmdir "$mnt"

@@ -3,6 +3,7 @@ network with host port forwards, the serial console in a file, the disk read bac
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -111,19 +112,20 @@ def boot(disk: Path, iso: Path, work: Path, name: str) -> Boot:
 
 @contextmanager
 def mounted_read_only(disk: Path, work: Path) -> Iterator[tuple[Path, Path]]:
-    """The qcow2 disk as raw, attached read-only with `losetup -P -r` (no nbd module here) and
-    its root partition mounted read-only: yields (raw image, mount point)."""
+    """The qcow2 disk as raw, its root partition attached read-only with losetup (no nbd module
+    here) and mounted read-only: yields (raw image, mount point). The partition is attached at
+    its offset (`losetup -r -o`): this kernel has no partition-table support, so `losetup -P`
+    makes no partition devices."""
     raw, mount_point = work / "disk.raw", work / "mnt"
     subprocess.run(["qemu-img", "convert", "-O", "raw", str(disk), str(raw)], check=True)
     mount_point.mkdir(exist_ok=True)
-    loop = subprocess.run(["losetup", "-P", "-r", "--show", "-f", str(raw)], check=True,
-                          capture_output=True, text=True).stdout.strip()
+    table = json.loads(subprocess.run(["sfdisk", "-J", str(raw)], check=True,
+                                      capture_output=True, text=True).stdout)
+    offset = table["partitiontable"]["partitions"][0]["start"] * 512
+    loop = subprocess.run(["losetup", "-r", "-o", str(offset), "--show", "-f", str(raw)],
+                          check=True, capture_output=True, text=True).stdout.strip()
     try:
-        for _ in range(50):
-            if Path(f"{loop}p1").exists():
-                break
-            time.sleep(0.1)
-        subprocess.run(["mount", "-o", "ro,noload", f"{loop}p1", str(mount_point)], check=True)
+        subprocess.run(["mount", "-o", "ro,noload", loop, str(mount_point)], check=True)
         try:
             yield raw, mount_point
         finally:
