@@ -60,7 +60,7 @@ class Boot:
     ready_after: float = 0.0
 
     def console_text(self) -> str:
-        return self.console.read_text(errors="replace")
+        return self.console.read_text(errors="replace") if self.console.exists() else ""
 
     def wait_configured(self, timeout: float) -> str:
         """The first-boot program's last line; the time from start to it in ready_after."""
