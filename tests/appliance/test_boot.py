@@ -46,7 +46,6 @@ class Run:
     root_b: str = field(default_factory=lambda: _password("RootB"))
     boots: dict[str, vm.Boot] = field(default_factory=dict)
     ca_pem: str = ""
-    direct: vm.DirectBoot | None = None
 
 
 def _properties_a(run: Run) -> dict[str, str]:
@@ -86,8 +85,6 @@ def run(ova_members: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) 
     subprocess.run(["qemu-img", "convert", "-O", "qcow2", str(ova_members[".vmdk"]), str(disk)],
                    check=True)
     state = Run(work, disk)
-    with vm.mounted_read_only(disk, work) as (_raw, root):
-        state.direct = vm.direct_boot_files(root, work)
     yield state
     for boot in state.boots.values():
         if boot.process.poll() is None:
@@ -97,7 +94,7 @@ def run(ova_members: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) 
 
 def _configure(run: Run, name: str, properties: dict[str, str]) -> vm.Boot:
     iso = vm.environment_iso(properties, run.work / f"env-{name}")
-    boot = vm.boot(run.disk, iso, run.work, name, run.direct)
+    boot = vm.boot(run.disk, iso, run.work, name)
     run.boots[name] = boot
     try:
         result = boot.wait_configured(CONFIGURE_TIMEOUT)
