@@ -25,7 +25,7 @@ from tests.support import images
 from tests.support import ldap_directory as directory
 from tests.support.slapd import Slapd, slapd_problem
 
-CONFIGURE_TIMEOUT = 900.0
+CONFIGURE_TIMEOUT = 1800.0  # per boot; under TCG on a busy 2-core host a first boot takes minutes
 HOSTNAME_A = "harbor-a"
 HOSTNAME_B = "harbor-b"
 
@@ -155,10 +155,10 @@ def test_boot_a_configures_static_address_db_auth_and_admin(run: Run) -> None:
         network = (root / "etc/systemd/network/10-appliance.network")
         assert f"Address={vm.GUEST_ADDRESS}/24" in network.read_text()
         assert oct(network.stat().st_mode & 0o777) == "0o644"
-    # the same environment again: the roles change nothing
+    # the same environment again: recognised as applied already, nothing runs or changes
     boot = _configure(run, "a2", _properties_a(run))
-    assert "changed=0 " in boot.console_text().split("configuration succeeded")[-1], \
-        boot.console_text()[-4000:]
+    last_result = boot.console_text().split("configuration succeeded")[-1]
+    assert "unchanged since the last run" in last_result, boot.console_text()[-4000:]
     assert (run.work / "ca.crt").write_text(run.ca_pem)
     served = _api(boot, "/systeminfo/getcert")
     if served.status_code == 200:  # the endpoint may be missing from this tree yet

@@ -116,7 +116,9 @@ def boot(disk: Path, iso: Path, work: Path, name: str) -> Boot:
         "-drive", f"file={iso},media=cdrom,readonly=on",
         "-netdev", f"user,id=net0,net=10.0.2.0/24,{forwards}",
         "-device", "virtio-net-pci,netdev=net0",
-        "-display", "none", "-serial", f"file:{console}",
+        # no VGA: the guest's framebuffer console would scroll a 16 MB frame buffer for every
+        # line the boot prints, costly on an emulated CPU; ttyS0 carries the console
+        "-display", "none", "-vga", "none", "-serial", f"file:{console}",
         "-monitor", f"unix:{monitor},server,nowait", "-no-reboot",
     ]
     process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
