@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: run setup venv test test-fast test-deploy lint bench clean bundle lab lab-down
+.PHONY: run setup venv test test-fast test-deploy lint bench clean bundle lab lab-down appliance
 
 include mk/ansible.mk
 
@@ -54,6 +54,11 @@ bench: setup
 # sources are unchanged. The harbor_registry role installs it with no package index.
 bundle:
 	@bash scripts/build-bundle.sh
+
+# The virtual appliance: build/appliance/harbor-twisted-VERSION.ova (docs/appliance.md), made
+# offline by the roles in a stand-in container; reused while its inputs are unchanged.
+appliance: setup bundle
+	@bash appliance/build.sh
 
 # A lab on this machine: ldap1, registry1 (https://localhost:8443), registry2
 # (https://localhost:9443) as stand-in containers, converged by playbooks/site.yml.
