@@ -152,7 +152,7 @@ class Call:
 
     def int_param(self, name: str) -> int:
         text = self.params[name]
-        if not text.isdigit() or len(text) > 18:
+        if not text.isdecimal() or len(text) > 18:  # not isdigit(): int() refuses "²"
             raise bad_request(f"{name} must be a positive integer")
         return int(text)
 

@@ -56,7 +56,7 @@ class ProjectRef:
 
     @property
     def project_id(self) -> int | None:
-        if self.is_name or not self.text.isdigit() or len(self.text) > 18:
+        if self.is_name or not self.text.isdecimal() or len(self.text) > 18:
             return None
         return int(self.text)  # too large for an id: the store finds nothing
 
@@ -125,7 +125,7 @@ def check_name(name: str) -> None:
             "project_name must be 1 to 255 lower case letters, digits and single separators "
             "(. _ -) between them, such as my-project"
         )
-    if name.isdigit():
+    if name.isdecimal():
         raise Invalid("project_name cannot be only digits: it would read as a project id")
 
 

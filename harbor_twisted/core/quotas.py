@@ -39,7 +39,7 @@ class QuotaService:
             return [], 0  # Harbor's only reference type is project
         project_id = None
         if reference_id:
-            if not reference_id.isdigit() or len(reference_id) > 18:
+            if not reference_id.isdecimal() or len(reference_id) > 18:
                 return [], 0
             project_id = int(reference_id)
         for key, _ in sorts:

@@ -263,7 +263,7 @@ class RobotService:
                         raise Invalid("bad request error level input: use system or project")
                     level = value
                 else:
-                    if not value.isdigit() or len(value) > 18:
+                    if not value.isdecimal() or len(value) > 18:
                         raise Invalid("Project ID must be int type.")
                     project_id = int(value)
             elif flt.key == "name":

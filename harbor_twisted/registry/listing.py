@@ -21,7 +21,7 @@ def _page_size(request: RegistryRequest) -> int | None:
     text = query_value(request, "n")
     if text is None or text == "":
         return None
-    if not text.isdigit() or len(text) > 9:
+    if not text.isdecimal() or len(text) > 9:
         raise RegistryError(
             "UNSUPPORTED", "n must be a non-negative integer", {"n": text[:32]}, status=400
         )

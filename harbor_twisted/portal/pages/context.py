@@ -72,7 +72,7 @@ class PageContext:
     def page_number(self) -> int:
         """``?page=``: a positive integer; anything else reads as the first page."""
         text = self.arg("page")
-        if not text.isdigit() or len(text) > 9:
+        if not text.isdecimal() or len(text) > 9:
             return 1
         return max(1, int(text))
 

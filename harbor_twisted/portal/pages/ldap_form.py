@@ -71,7 +71,7 @@ def _typed(setting: Setting, form: dict[str, str]) -> Any:
     if setting.kind is bool:
         return text == "true"
     if setting.kind is int:
-        if not text.lstrip("-").isdigit() or len(text) > 9:
+        if not text.lstrip("-").isdecimal() or len(text) > 9:
             raise Invalid(f"{LABELS.get(setting.name, setting.name)}: enter a whole number")
         return int(text)
     return text

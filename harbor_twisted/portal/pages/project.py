@@ -56,7 +56,7 @@ async def members(ctx: PageContext) -> Page:
 
 def _role(ctx: PageContext) -> int:
     text = ctx.field("role_id")
-    return int(text) if text.isdigit() and len(text) < 3 else 0
+    return int(text) if text.isdecimal() and len(text) < 3 else 0
 
 
 async def add_member(ctx: PageContext) -> Redirect:

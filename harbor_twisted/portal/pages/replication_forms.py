@@ -56,7 +56,7 @@ def registry_input(form: dict[str, str]) -> RegistryInput:
 
 def _registry_id(form: dict[str, str]) -> int:
     text = form.get("registry_id", "")
-    if not text.isdigit() or len(text) > 9:
+    if not text.isdecimal() or len(text) > 9:
         raise Invalid("choose a registry endpoint")
     return int(text)
 

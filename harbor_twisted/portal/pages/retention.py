@@ -28,7 +28,7 @@ def _view(values: dict[str, Any]) -> ProjectView:
 
 async def _policy(ctx: PageContext, values: dict[str, Any]) -> PolicyRecord | None:
     text = _view(values).metadata.get("retention_id", "")
-    if not text.isdigit():
+    if not text.isdecimal():
         return None
     return await ctx.services.retention.get(ctx.principal, int(text))
 

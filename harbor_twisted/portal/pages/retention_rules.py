@@ -71,7 +71,7 @@ def rule_from_form(form: dict[str, str]) -> dict[str, Any]:
     params: dict[str, int] = {}
     if param is not None:
         text = form.get("value", "").strip()
-        if not text.isdigit() or len(text) > 9:
+        if not text.isdecimal() or len(text) > 9:
             raise Invalid("the rule's count or number of days must be a whole number")
         params[param] = int(text)
     untagged = form.get("untagged") == "true"

@@ -47,7 +47,7 @@ def _request(ctx: PageContext) -> RobotRequest:
     if not chosen:
         raise Invalid("choose at least one permission for the robot account")
     days = ctx.field("duration") or "-1"
-    if not days.lstrip("-").isdigit() or len(days) > 6:
+    if not days.lstrip("-").isdecimal() or len(days) > 6:
         raise Invalid("the expiry must be a number of days, or -1 for never")
     return RobotRequest(name=ctx.field("name"), level="project", duration=int(days),
                         permissions=(Permission("project", ctx.params["project"], chosen),),
