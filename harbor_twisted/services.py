@@ -53,7 +53,7 @@ from harbor_twisted.replication.job import run_replication
 from harbor_twisted.retention import job as retention_job
 from harbor_twisted.storage.drivers import open_blob_store
 from harbor_twisted.tokens.service import TokenIssuer, TokenResource
-from harbor_twisted.web.metering import HttpMeter
+from harbor_twisted.web.metering import METER_FLUSH_SECONDS, HttpMeter
 from harbor_twisted.web.metrics_endpoint import metrics_site
 from harbor_twisted.webhooks import dispatch as webhook_dispatch
 from harbor_twisted.webhooks.delivery import run_webhook
@@ -176,6 +176,7 @@ class RegistrySite(server.Site):
         super().__init__(root, timeout=idle_timeout,
                          requestFactory=request_factory(app, meter))
         self.access_log = access_log
+        self.meter = meter
 
     def log(self, request: http.Request) -> None:
         """Access lines only at debug level: formatting them costs the hot path dearly."""
@@ -238,10 +239,14 @@ def _expire_uploads(app: RegistryApp) -> defer.Deferred[None]:
     return d
 
 
-def _listen(config: Config, site: server.Site, parent: service.MultiService,
+def _listen(config: Config, site: RegistrySite, parent: service.MultiService,
             kind: str = "registry") -> None:
+    meter = site.meter
+    if meter is not None:  # tallies go to the metrics each second, and once more at stop
+        internet.TimerService(METER_FLUSH_SECONDS, meter.flush).setServiceParent(parent)
+        StartStopService(stop=meter.flush).setServiceParent(parent)
     _serve(site, parent, kind, config.listen_address, config.port, LISTEN_FD_ENV)
-    _metrics(config, parent)
+    _metrics(config, parent, None if meter is None else meter.flush)
 
 
 def _serve(site: server.Site, parent: service.MultiService, kind: str, address: str,
@@ -260,7 +265,8 @@ def _serve(site: server.Site, parent: service.MultiService, kind: str, address: 
     listening.setServiceParent(parent)
 
 
-def _metrics(config: Config, parent: service.MultiService) -> None:
+def _metrics(config: Config, parent: service.MultiService,
+             before_scrape: Callable[[], None] | None = None) -> None:
     """The metrics listener (its own port, as Harbor's) and the database pool's gauges."""
     if not config.metrics_enabled:
         return
@@ -268,7 +274,7 @@ def _metrics(config: Config, parent: service.MultiService) -> None:
         if isinstance(child, DatabaseService):
             internet.TimerService(SAMPLE_SECONDS, record_pool_use, "main", child.db
                                   ).setServiceParent(parent)
-    _serve(metrics_site(config.metrics_path), parent, "metrics",
+    _serve(metrics_site(config.metrics_path, before_scrape), parent, "metrics",
            config.effective_metrics_address, config.metrics_port, METRICS_FD_ENV)
 
 

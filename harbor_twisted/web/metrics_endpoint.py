@@ -7,6 +7,8 @@ scrape is built in a thread: with several workers it reads every worker's files.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from twisted.internet import threads
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -21,14 +23,17 @@ log = Logger(namespace="harbor_twisted.web.metrics")
 class MetricsResource(resource.Resource):
     isLeaf = True  # noqa: N815 - twisted's name
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, before_scrape: Callable[[], None] | None = None) -> None:
         super().__init__()
         self.path = path.encode("ascii")
+        self.before_scrape = before_scrape  # this process's request tallies, handed over
 
     def render_GET(self, request: IRequest) -> bytes | int:  # noqa: N802 - twisted's name
         if request.path != self.path:
             request.setResponseCode(http.NOT_FOUND)
             return b"not found\n"
+        if self.before_scrape is not None:
+            self.before_scrape()
         d = threads.deferToThread(metrics.scrape)
         d.addCallbacks(self._answer, self._failed, callbackArgs=(request,),
                        errbackArgs=(request,))
@@ -58,5 +63,5 @@ class MetricsSite(server.Site):
         """No access lines: a scrape every few seconds would fill the log."""
 
 
-def metrics_site(path: str) -> MetricsSite:
-    return MetricsSite(MetricsResource(path))
+def metrics_site(path: str, before_scrape: Callable[[], None] | None = None) -> MetricsSite:
+    return MetricsSite(MetricsResource(path, before_scrape))

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.api.test_processes import _free_port, _start_jobservice
 from tests.conftest import BACKENDS
 from tests.rest.artifact_helpers import repo_path
 from tests.rest.test_gc import run_gc
@@ -147,12 +147,6 @@ def test_gc_run_counts_its_outcome_and_freed_bytes(metered):
     assert after.get("harbor_database_connections", pool="main", state="max") == 4
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_metrics_off_by_default_opens_no_listener(tmp_path: Path):
     port = _free_port()
     server = start_server(tmp_path / "data", extra_env={"HT_METRICS_PORT": str(port)})
@@ -191,6 +185,18 @@ def _wait_until_listening(server: RegistryServer, starts: int, timeout: float = 
         time.sleep(0.1)
 
 
+def _until_counted(url: str, before: Samples, sent: int, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        counted = _delta(before, scrape(url), "registry_http_requests_total", handler="base",
+                         method="GET")
+        assert counted <= sent
+        if counted == sent:
+            return
+        assert time.monotonic() < deadline, f"{counted} of {sent} requests counted"
+        time.sleep(0.2)
+
+
 def _bursts_until_both_workers_answer(server: RegistryServer) -> int:
     """GET /v2/ on new connections, in concurrent bursts (the kernel spreads those over the
     workers), until both workers answered; how many requests that took."""
@@ -216,7 +222,9 @@ def test_two_workers_scrapes_add_up_both_and_survive_a_restart(tmp_path: Path):
         _wait_until_listening(server, 2)
         before = scrape(url)
         sent = _bursts_until_both_workers_answer(server)
-        # whichever worker answers a scrape, it counts the requests of both
+        # whichever worker answers a scrape, it counts the requests of both (the other's
+        # within its flush second), never more
+        _until_counted(url, before, sent)
         for _ in range(6):
             assert _delta(before, scrape(url), "registry_http_requests_total",
                           handler="base", method="GET") == sent
@@ -230,3 +238,44 @@ def test_two_workers_scrapes_add_up_both_and_survive_a_restart(tmp_path: Path):
             assert after.get("registry_http_in_flight_requests") == 0
     finally:
         assert server.stop() == 0, server.log_text()[-3000:]
+
+
+def test_core_registry_and_jobservice_each_expose_their_own(start_registry, tmp_path,
+                                                             monkeypatch):
+    for name, value in METRICS_ENV.items():  # every process started below
+        monkeypatch.setenv(name, value)
+    data_dir = tmp_path / "split"
+    registry_url = f"http://127.0.0.1:{_free_port()}"
+    core = start_registry({"HT_REGISTRY_URL": registry_url}, data_dir=data_dir, command="core")
+    registry = start_registry({"HT_TOKEN_REALM": f"{core.url}/service/token",
+                               "HT_PORT": registry_url.rsplit(":", 1)[1]},
+                              data_dir=data_dir, command="registry")
+    jobs, job_log = _start_jobservice(data_dir, registry_url)
+    try:
+        core_before, registry_before = scrape(metrics_url(core)), scrape(metrics_url(registry))
+        token = requests.get(f"{core.url}/service/token", auth=("admin", core.admin_password),
+                             params={"service": "harbor-registry",
+                                     "scope": "repository:library/split:pull,push"},
+                             timeout=30).json()["token"]
+        data = b"split metrics " * 100
+        pushed = requests.post(f"{registry.url}/v2/library/split/blobs/uploads/",
+                               params={"digest": sha256(data)}, data=data, timeout=30,
+                               headers={"Authorization": f"Bearer {token}"})
+        assert pushed.status_code == 201
+        core_after, registry_after = scrape(metrics_url(core)), scrape(metrics_url(registry))
+        assert _delta(core_before, core_after, "harbor_core_http_request_total",
+                      operation="/service/token", code="200") == 1
+        assert _delta(registry_before, registry_after, "registry_http_requests_total",
+                      handler="blob-upload", code="201") == 1
+        assert _delta(registry_before, registry_after, "registry_http_request_size_bytes_sum",
+                      handler="blob-upload") == len(data)
+        # each counts only what it serves
+        assert _delta(core_before, core_after, "registry_http_requests_total") == 0
+        assert _delta(registry_before, registry_after, "harbor_core_http_request_total") == 0
+        jobservice = scrape(metrics_url(job_log))
+        assert jobservice.get("harbor_jobservice_info", pool="default") == 1
+        assert ("harbor_task_queue_size", frozenset({("type", "GARBAGE_COLLECTION")})) in (
+            jobservice.values)
+    finally:
+        jobs.terminate()
+        assert jobs.wait(30) == 0, "".join(job_log)[-3000:]

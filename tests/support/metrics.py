@@ -14,15 +14,18 @@ METRICS_ENV = {"HT_METRICS_ENABLED": "true", "HT_METRICS_PORT": "0"}
 _LISTENING = re.compile(r"metrics listening on (?P<host>[\d.]+):(?P<port>\d+)")
 
 
-def metrics_url(server: RegistryServer, path: str = "/metrics", timeout: float = 10) -> str:
-    """Where the server's metrics listener answers (HT_METRICS_PORT=0: read from its log)."""
+def metrics_url(server: RegistryServer | list[str], path: str = "/metrics",
+                timeout: float = 30) -> str:
+    """Where a server's metrics listener answers (HT_METRICS_PORT=0: read from its log, a
+    RegistryServer's or the lines of a process started otherwise)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        match = _LISTENING.search(server.log_text())
+        text = "".join(server) if isinstance(server, list) else server.log_text()
+        match = _LISTENING.search(text)
         if match:
             return f"http://{match['host']}:{match['port']}{path}"
         time.sleep(0.05)
-    raise AssertionError("no metrics listener in the log:\n" + server.log_text()[-3000:])
+    raise AssertionError("no metrics listener in the log:\n" + text[-3000:])
 
 
 class Samples:
