@@ -45,9 +45,9 @@ def test_docker_push_and_pull_are_counted_by_route_with_every_blob_byte(metered,
     url = metrics_url(metered)
     image = ensure_multilayer_image()
     remote = f"{metered.host}/{unique_repo('docker-metrics')}:v1"
-    docker("tag", image.image_id, remote)
     try:
-        with image_lock():
+        with image_lock():  # other runs remove this image completely while they hold it
+            docker("tag", image.image_id, remote)
             before = scrape(url)
             docker("push", remote, env=env)
             pushed = scrape(url)
