@@ -125,6 +125,12 @@ class Config:
     # registry and all-in-one: worker processes sharing the listening socket (workers.py);
     # "auto" in the file means one per core
     workers: int = 1
+    # Prometheus metrics on a port of their own (Harbor's ``metric:`` in harbor.yml): off by
+    # default as in Harbor; bound at metrics_listen_address (empty: listen_address)
+    metrics_enabled: bool = False
+    metrics_port: int = 9090
+    metrics_path: str = "/metrics"
+    metrics_listen_address: str = ""
     _networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(
         default=(), repr=False, compare=False
     )
@@ -135,6 +141,10 @@ class Config:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data / 'registry.db').resolve()}"
+
+    @property
+    def effective_metrics_address(self) -> str:
+        return self.metrics_listen_address or self.listen_address
 
     @property
     def effective_secrets_dir(self) -> Path:
@@ -223,6 +233,13 @@ def _non_empty(key: str, value: Any) -> str:
     text = str(value).strip()
     if not text or any(c in text for c in '",\\'):
         raise ConfigError(f"{key}: must be a non-empty string without quotes or commas")
+    return text
+
+
+def _metrics_path(key: str, value: Any) -> str:
+    text = str(value).strip()
+    if not text.startswith("/") or any(c in text for c in "?# "):
+        raise ConfigError(f"{key}: must be an absolute URL path such as /metrics")
     return text
 
 
@@ -315,6 +332,10 @@ _CONVERTERS: dict[str, Any] = {
     "internal_tls_certificate_file": _optional_path,
     "internal_tls_key_file": _optional_path,
     "workers": _workers,
+    "metrics_enabled": _as_bool,
+    "metrics_port": lambda k, v: _as_int(k, v, 0, 65535),
+    "metrics_path": _metrics_path,
+    "metrics_listen_address": lambda k, v: str(v).strip(),
 }
 
 KNOWN_KEYS = tuple(f.name for f in fields(Config) if not f.name.startswith("_"))
@@ -332,6 +353,9 @@ def build_config(values: Mapping[str, Any]) -> Config:
     _check_storage(config)
     if (config.internal_tls_certificate_file is None) != (config.internal_tls_key_file is None):
         raise ConfigError("internal_tls_certificate_file and internal_tls_key_file go together")
+    if (config.metrics_enabled and config.metrics_port and config.metrics_port == config.port
+            and config.effective_metrics_address == config.listen_address):
+        raise ConfigError("metrics_port: must differ from port (metrics have a port of their own)")
     return config
 
 

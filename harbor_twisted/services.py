@@ -37,6 +37,7 @@ from harbor_twisted.db import (
     webhook_store,
 )
 from harbor_twisted.db.engine import Database, make_engine
+from harbor_twisted.db.pool_stats import SAMPLE_SECONDS, record_pool_use
 from harbor_twisted.gc.job import GC_JOB, GC_VENDOR, run_gc
 from harbor_twisted.jobs.kinds import EventConsumerKind, JobKind, JobKinds
 from harbor_twisted.jobs.sample import run_sample
@@ -54,9 +55,17 @@ from harbor_twisted.replication.job import run_replication
 from harbor_twisted.retention import job as retention_job
 from harbor_twisted.storage.drivers import open_blob_store
 from harbor_twisted.tokens.service import TokenIssuer, TokenResource
+from harbor_twisted.web.metering import METER_FLUSH_SECONDS, HttpMeter
+from harbor_twisted.web.metrics_endpoint import metrics_site
 from harbor_twisted.webhooks import dispatch as webhook_dispatch
 from harbor_twisted.webhooks.delivery import run_webhook
-from harbor_twisted.workers import adopted_port_service, runs_once_per_host, worker_header
+from harbor_twisted.workers import (
+    LISTEN_FD_ENV,
+    METRICS_FD_ENV,
+    adopted_port_service,
+    runs_once_per_host,
+    worker_header,
+)
 
 log = Logger(namespace="harbor_twisted.services")
 
@@ -164,10 +173,12 @@ class RegistrySite(server.Site):
 
     def __init__(
         self, root: resource.Resource, app: RegistryApp | None, access_log: bool,
-        idle_timeout: int,
+        idle_timeout: int, meter: HttpMeter | None = None,
     ) -> None:
-        super().__init__(root, timeout=idle_timeout, requestFactory=request_factory(app))
+        super().__init__(root, timeout=idle_timeout,
+                         requestFactory=request_factory(app, meter))
         self.access_log = access_log
+        self.meter = meter
 
     def log(self, request: http.Request) -> None:
         """Access lines only at debug level: formatting them costs the hot path dearly."""
@@ -208,6 +219,7 @@ def build_site(
     site = RegistrySite(
         root, app, access_log=config.log_level == "debug",
         idle_timeout=config.idle_timeout_seconds,
+        meter=HttpMeter() if config.metrics_enabled else None,
     )
     site.worker = worker_header()
     return site
@@ -231,21 +243,47 @@ def _expire_uploads(app: RegistryApp) -> defer.Deferred[None]:
 
 def _listen(config: Config, site: RegistrySite, parent: service.MultiService,
             kind: str = "registry") -> None:
-    ipv6 = ":" in config.listen_address
+    meter = site.meter
+    if meter is not None:  # tallies go to the metrics each second, and once more at stop
+        internet.TimerService(METER_FLUSH_SECONDS, meter.flush).setServiceParent(parent)
+        StartStopService(stop=meter.flush).setServiceParent(parent)
     factory: IProtocolFactory = site
     if config.internal_tls_certificate_file and config.internal_tls_key_file:
         factory = with_tls(site, server_options(config.internal_tls_certificate_file,
                                                 config.internal_tls_key_file))
-    adopted = adopted_port_service(factory, ipv6)  # one of several workers: the parent's socket
+    _serve(factory, parent, kind, config.listen_address, config.port, LISTEN_FD_ENV)
+    _metrics(config, parent, None if meter is None else meter.flush)
+
+
+def _serve(site: IProtocolFactory, parent: service.MultiService, kind: str, address: str,
+           port: int, fd_env: str) -> None:
+    """Listen on ``port`` (or the socket a parent passed in ``fd_env``) with ``site``, the
+    web site or it behind TLS."""
+    ipv6 = ":" in address
+    # one of several workers: the socket the parent bound
+    adopted = adopted_port_service(site, ipv6, fd_env, watch_parent=fd_env == LISTEN_FD_ENV)
     if adopted is not None:
         adopted.process_kind = kind  # type: ignore[attr-defined]
         adopted.setServiceParent(parent)
         return
     endpoint_class = endpoints.TCP6ServerEndpoint if ipv6 else endpoints.TCP4ServerEndpoint
-    endpoint = endpoint_class(reactor, config.port, interface=config.listen_address, backlog=1024)
-    listening = internet.StreamServerEndpointService(endpoint, factory)
+    endpoint = endpoint_class(reactor, port, interface=address, backlog=1024)
+    listening = internet.StreamServerEndpointService(endpoint, site)
     listening.process_kind = kind  # type: ignore[attr-defined]  # named in the start message
     listening.setServiceParent(parent)
+
+
+def _metrics(config: Config, parent: service.MultiService,
+             before_scrape: Callable[[], None] | None = None) -> None:
+    """The metrics listener (its own port, as Harbor's) and the database pool's gauges."""
+    if not config.metrics_enabled:
+        return
+    for child in parent:
+        if isinstance(child, DatabaseService):
+            internet.TimerService(SAMPLE_SECONDS, record_pool_use, "main", child.db
+                                  ).setServiceParent(parent)
+    _serve(metrics_site(config.metrics_path, before_scrape), parent, "metrics",
+           config.effective_metrics_address, config.metrics_port, METRICS_FD_ENV)
 
 
 def _verification_key(config: Config) -> rsa.RSAPublicKey:
@@ -421,4 +459,5 @@ def jobservice_service(config: Config) -> service.MultiService:
     top = OrderedMultiService()
     DatabaseService(config).setServiceParent(top)  # migrates the schema when allowed
     add_job_service(config, top, job_kinds())
+    _metrics(config, top)  # its only port
     return top

@@ -18,20 +18,26 @@ What each worker keeps for itself, and why that is right:
 - the verified-credential cache and the settings are re-read like a split deployment's
   (``settings_refresh_seconds``; a changed password is refused by the worker that changed
   it at once and by the others within the cache's minute);
-- pull audit batches are flushed by each worker on stop.
+- pull audit batches are flushed by each worker on stop;
+- metrics (``metrics_enabled``): the parent binds the metrics port too and every worker
+  adopts it, so whichever worker the kernel hands a scrape answers it with the values of all
+  of them (prometheus_client's multiprocess mode over a directory the parent creates and
+  removes; common/metrics.py says why).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from types import FrameType
 from typing import Any
 
@@ -40,11 +46,13 @@ from twisted.internet import defer, reactor, task, tcp
 from twisted.internet.interfaces import IProtocolFactory
 from twisted.logger import Logger
 
+from harbor_twisted.common import metrics
 from harbor_twisted.config import Config
 
 log = Logger(namespace="harbor_twisted.workers")
 
 LISTEN_FD_ENV = "HARBOR_TWISTED_LISTEN_FD"
+METRICS_FD_ENV = "HARBOR_TWISTED_METRICS_FD"
 WORKER_ENV = "HARBOR_TWISTED_WORKER"
 READY_FD_ENV = "HARBOR_TWISTED_READY_FD"
 PARENT_ENV = "HARBOR_TWISTED_SUPERVISOR"
@@ -84,8 +92,10 @@ class AdoptedPortService(service.Service):
     """Serves ``site`` (the web site, or it behind TLS) on the socket the parent bound and
     passed down."""
 
-    def __init__(self, site: IProtocolFactory, fd: int, ipv6: bool) -> None:
+    def __init__(self, site: IProtocolFactory, fd: int, ipv6: bool, watch_parent: bool = True
+                 ) -> None:
         self.site = site
+        self.watch_parent = watch_parent  # one port per worker watches (it stops the reactor)
         self.fd = fd
         self.family = socket.AF_INET6 if ipv6 else socket.AF_INET
         self.port: tcp.Port | None = None
@@ -108,7 +118,8 @@ class AdoptedPortService(service.Service):
         self.port.startListening()
         os.close(self.fd)  # the port holds its own duplicate
         self._waitingForPort = defer.succeed(self.port)
-        self._orphan_check.start(1.0, now=False)
+        if self.watch_parent:
+            self._orphan_check.start(1.0, now=False)
 
     def stopService(self) -> defer.Deferred[None] | None:  # noqa: N802 - twisted's name
         super().stopService()
@@ -119,10 +130,12 @@ class AdoptedPortService(service.Service):
         return defer.maybeDeferred(self.port.stopListening)
 
 
-def adopted_port_service(site: IProtocolFactory, ipv6: bool) -> AdoptedPortService | None:
-    """The listening service of a worker; None when this process binds its own port."""
-    text = os.environ.get(LISTEN_FD_ENV)
-    return AdoptedPortService(site, int(text), ipv6) if text else None
+def adopted_port_service(site: IProtocolFactory, ipv6: bool, fd_env: str = LISTEN_FD_ENV,
+                         watch_parent: bool = True) -> AdoptedPortService | None:
+    """The listening service of a worker on the socket named by ``fd_env``; None when this
+    process binds its own port."""
+    text = os.environ.get(fd_env)
+    return AdoptedPortService(site, int(text), ipv6, watch_parent) if text else None
 
 
 def worker_header() -> bytes | None:
@@ -141,10 +154,14 @@ def announce_ready() -> None:
 
 
 def bind(config: Config) -> socket.socket:
-    family = socket.AF_INET6 if ":" in config.listen_address else socket.AF_INET
+    return _bind(config.listen_address, config.port)
+
+
+def _bind(address: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((config.listen_address, config.port))
+    sock.bind((address, port))
     sock.listen(1024)
     # shared by every worker's copy: a worker woken for a connection another took must get
     # EAGAIN, not block its reactor in accept()
@@ -156,10 +173,12 @@ def bind(config: Config) -> socket.socket:
 class Supervisor:
     """Starts, restarts and stops the workers; blocking, without a reactor."""
 
-    def __init__(self, argv: Sequence[str], count: int, sock: socket.socket) -> None:
+    def __init__(self, argv: Sequence[str], count: int, sock: socket.socket,
+                 metrics_sock: socket.socket | None = None) -> None:
         self.argv = list(argv)
         self.count = count
         self.sock = sock
+        self.metrics_sock = metrics_sock
         self.children: dict[int, tuple[int, float, subprocess.Popen[bytes]]] = {}
         self.stopping = False
         self.quick_deaths = 0
@@ -171,6 +190,9 @@ class Supervisor:
         if index > 0:
             env["HT_AUTO_MIGRATE"] = "false"  # worker 0 migrated before the others started
         fds: tuple[int, ...] = (fd,)
+        if self.metrics_sock is not None:
+            env[METRICS_FD_ENV] = str(self.metrics_sock.fileno())
+            fds += (self.metrics_sock.fileno(),)
         if ready_fd is not None:
             env[READY_FD_ENV] = str(ready_fd)
             fds += (ready_fd,)
@@ -218,6 +240,9 @@ class Supervisor:
             return
         index, started, child = entry
         child.returncode = os.waitstatus_to_exitcode(status)
+        directory = metrics.multiprocess_dir()
+        if directory is not None:
+            metrics.forget_process(pid, directory)
         if self.stopping:
             return
         quick = time.monotonic() - started < QUICK_DEATH_SECONDS
@@ -266,5 +291,37 @@ def run_workers(config: Config, argv: Sequence[str], start_logging: Any) -> int:
         print(f"harbor-twisted: cannot listen on {config.listen_address}:{config.port}: "
               f"{exc.strerror}", file=sys.stderr)
         return 1
+    with sock, _metrics_socket(config) as metrics_sock, _multiprocess_metrics(config):
+        return Supervisor(argv, config.workers, sock, metrics_sock).run()
+
+
+@contextlib.contextmanager
+def _metrics_socket(config: Config) -> Iterator[socket.socket | None]:
+    if not config.metrics_enabled:
+        yield None
+        return
+    try:
+        sock = _bind(config.effective_metrics_address, config.metrics_port)
+    except OSError as exc:
+        raise SystemExit(f"harbor-twisted: cannot listen on {config.effective_metrics_address}:"
+                         f"{config.metrics_port} for metrics: {exc.strerror}") from None
     with sock:
-        return Supervisor(argv, config.workers, sock).run()
+        yield sock
+
+
+@contextlib.contextmanager
+def _multiprocess_metrics(config: Config) -> Iterator[None]:
+    """A fresh directory for the workers' metric files, named to them by the environment
+    (inherited by every worker started later), removed when the workers are gone."""
+    if not config.metrics_enabled:
+        yield
+        return
+    base = os.environ.get("RUNTIME_DIRECTORY") or (
+        "/dev/shm" if os.access("/dev/shm", os.W_OK) else None)  # memory, not disk
+    directory = tempfile.mkdtemp(prefix="harbor-twisted-metrics-", dir=base)
+    os.environ[metrics.MULTIPROC_ENV] = directory
+    try:
+        yield
+    finally:
+        os.environ.pop(metrics.MULTIPROC_ENV, None)
+        shutil.rmtree(directory, ignore_errors=True)

@@ -27,6 +27,7 @@ from harbor_twisted.web.errors import (
     harbor_unavailable,
 )
 from harbor_twisted.web.http import Response
+from harbor_twisted.web.metering import name_operation
 from harbor_twisted.web.resource import AsyncResource
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -69,7 +70,8 @@ class ApiResource(AsyncResource):
         except UnicodeDecodeError:
             raise ApiError(400, "the path must be percent-encoded ASCII") from None
         method = request.method.decode("ascii", "replace")
-        _, handler, params = self.router.match(method, raw_path)
+        route, handler, params = self.router.match(method, raw_path)
+        name_operation(request, self.router.prefix + route.template)
         caller = await auth.caller_of(self.identity, self.sessions, request)
         if caller.session is not None:
             cookies.attach_csrf(self.config, request, caller.session,

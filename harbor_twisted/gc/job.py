@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any, TypeVar
 
+from harbor_twisted.common import metrics
 from harbor_twisted.common.clock import utcnow
 from harbor_twisted.db import gc_store, quota_store
 from harbor_twisted.jobs.context import JobContext
@@ -140,6 +141,14 @@ def run_gc(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     freed += orphan_bytes
     ctx.log(f"done: {manifests_deleted} manifests, {blobs_deleted} blobs and {orphans} orphan "
             f"files deleted, {freed} bytes freed")
+    _count_sweep(manifests_deleted, blobs_deleted, orphans, freed)
     return {"dry_run": False, "manifests_deleted": manifests_deleted,
             "blobs_deleted": blobs_deleted, "orphan_files_deleted": orphans,
             "freed_bytes": freed}
+
+
+def _count_sweep(manifests: int, blobs: int, orphan_files: int, freed: int) -> None:
+    """The run's figures in the job service's metrics (its outcome is counted by type)."""
+    metrics.GC_FREED_BYTES.inc(freed)
+    for what, count in (("manifest", manifests), ("blob", blobs), ("orphan_file", orphan_files)):
+        metrics.GC_DELETED.labels(what).inc(count)

@@ -6,11 +6,12 @@ connections the registry's requests are waiting for.
 
 from __future__ import annotations
 
-from twisted.application import service
+from twisted.application import internet, service
 from twisted.logger import Logger
 
 from harbor_twisted.config import Config
 from harbor_twisted.db.engine import Database, make_engine
+from harbor_twisted.db.pool_stats import SAMPLE_SECONDS, record_pool_use
 from harbor_twisted.jobs.events import EventConsumer
 from harbor_twisted.jobs.kinds import JobKinds
 from harbor_twisted.jobs.scheduler import Scheduler
@@ -48,4 +49,8 @@ def add_job_service(config: Config, parent: service.MultiService, kinds: JobKind
     Scheduler(config, database.db, kinds, on_fired=workers.poll).setServiceParent(parent)
     consumer = EventConsumer(config, database.db, kinds.consumers, on_new=workers.poll)
     consumer.setServiceParent(parent)
+    if config.metrics_enabled:
+        workers.metrics.sampler(database.db).setServiceParent(parent)
+        internet.TimerService(SAMPLE_SECONDS, record_pool_use, "jobs", database.db
+                              ).setServiceParent(parent)
     return workers

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 import traceback
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -34,6 +35,7 @@ from harbor_twisted.db import job_store
 from harbor_twisted.db.engine import Database
 from harbor_twisted.jobs.context import JobContext, JobOutcome, JobStopped
 from harbor_twisted.jobs.kinds import JobKinds
+from harbor_twisted.jobs.metrics import JobMetrics
 from harbor_twisted.storage.base import BlobStore
 
 _reactor = cast(IReactorFromThreads, reactor)  # the global reactor runs thread pools
@@ -71,6 +73,7 @@ class Running:
     claim: job_store.ClaimedTask
     ctx: JobContext
     done: defer.Deferred[Any]
+    started: float = field(default_factory=time.monotonic)
 
 
 class JobWorkers(service.Service):
@@ -83,6 +86,7 @@ class JobWorkers(service.Service):
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.pool = ThreadPool(minthreads=0, maxthreads=self.capacity, name="jobs")
         self.tasks: dict[int, Running] = {}
+        self.metrics = JobMetrics(kinds)
         self._polling = False
         self._poll_loop = task.LoopingCall(self.poll)
         self._beat_loop = task.LoopingCall(self.heartbeat)
@@ -98,6 +102,7 @@ class JobWorkers(service.Service):
             lambda f: log.failure("job polling stopped", f))
         self._beat_loop.start(max(self.lease / 3, 0.2), now=False).addErrback(
             lambda f: log.failure("job heartbeats stopped", f))
+        self.metrics.announce(self.capacity)
         log.info("job workers {worker} started ({n} threads)", worker=self.worker_id,
                  n=self.capacity)
 
@@ -212,8 +217,11 @@ class JobWorkers(service.Service):
     async def _finish(self, claim: job_store.ClaimedTask, status: str,
                       message: str | None = None, result: dict[str, Any] | None = None,
                       retry_at: datetime | None = None) -> None:
-        await self.db.run(finish, self.config, claim, status, message, result, retry_at,
-                          self.kinds)
+        recorded = await self.db.run(finish, self.config, claim, status, message, result,
+                                     retry_at, self.kinds)
+        running = self.tasks.get(claim.id)
+        if recorded and running is not None:
+            self.metrics.task_done(claim.job_name, status, time.monotonic() - running.started)
 
     # -- heartbeats -------------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ from urllib.parse import parse_qs
 from twisted.internet import defer
 from twisted.internet.interfaces import IPushProducer
 from twisted.logger import Logger
-from twisted.web import http, server
+from twisted.web import http
 
 from harbor_twisted.common.names import Route, is_valid_name, route_path
 from harbor_twisted.registry.authz import Grant
@@ -32,16 +32,22 @@ from harbor_twisted.registry.state import RegistryApp
 from harbor_twisted.registry.upload_sink import BodySink, CappedBuffer, DiscardSink, UploadBody
 from harbor_twisted.storage.base import UPLOAD_ID, UploadBusy, UploadMissing, UploadWriter
 from harbor_twisted.storage.digests import DEFAULT_ALGORITHM, InvalidDigest, parse_digest
+from harbor_twisted.web.metering import HttpMeter, MeteredRequest
 
 BODY_METHODS = (b"PUT", b"PATCH", b"POST")
+# Docker Distribution's route names: the ``handler`` label of the registry_http_* metrics
+HANDLER_NAMES = {"base": "base", "catalog": "catalog", "upload_start": "blob-upload",
+                 "upload": "blob-upload-chunk", "blob": "blob", "manifest": "manifest",
+                 "tags": "tags", "referrers": "referrers"}
 _log = Logger(namespace="harbor_twisted.registry.request")
 
 
-class RegistryRequest(server.Request):
+class RegistryRequest(MeteredRequest):
     """A request with what the registry learns about it, typed, as its headers arrive."""
 
-    def __init__(self, channel: http.HTTPChannel, *args: Any, app: RegistryApp | None) -> None:
-        super().__init__(channel, *args)
+    def __init__(self, channel: http.HTTPChannel, *args: Any, app: RegistryApp | None,
+                 meter: HttpMeter | None = None) -> None:
+        super().__init__(channel, *args, meter=meter)
         self.app = app
         self.route: Route | None = None  # None: not a registry path (or not one we serve)
         self.route_error: RegistryError | None = None  # the route's name or upload id is bad
@@ -67,6 +73,12 @@ class RegistryRequest(server.Request):
         method: bytes = channel._command
         raw_path, _, query = channel._path.partition(b"?")
         route = route_path(raw_path) if raw_path.startswith(b"/v2") else None
+        if self.app is None:
+            self.begin_metering(None, method, raw_path)
+        else:  # every /v2 request is the registry's, matched or not
+            handler = HANDLER_NAMES[route.kind] if route is not None else "other"
+            self.begin_metering(handler if raw_path.startswith(b"/v2") else None, method,
+                                raw_path)
         if self.app is None or route is None:
             super().gotLength(length)
             return
@@ -229,9 +241,11 @@ def _check_range(route: Route, size: int, content_range: str, length: int | None
         )
 
 
-def request_factory(app: RegistryApp | None) -> Callable[..., RegistryRequest]:
-    """What the site builds its requests with: each one knows the registry it goes to."""
-    return functools.partial(RegistryRequest, app=app)
+def request_factory(app: RegistryApp | None, meter: HttpMeter | None = None
+                    ) -> Callable[..., RegistryRequest]:
+    """What the site builds its requests with: each one knows the registry it goes to,
+    and the meter it reports to (None: metrics are off)."""
+    return functools.partial(RegistryRequest, app=app, meter=meter)
 
 
 def _name_is_valid(route: Route) -> bool:

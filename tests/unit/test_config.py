@@ -176,3 +176,24 @@ def test_first_start_without_an_admin_password_fails_cleanly(tmp_path):
     )
     assert result.returncode == 1
     assert "admin_password_file" in result.stderr
+
+
+def test_metrics_are_off_by_default_on_harbors_port_and_path():
+    config = build_config({})
+    assert (config.metrics_enabled, config.metrics_port, config.metrics_path) == (
+        False, 9090, "/metrics")
+    assert config.effective_metrics_address == config.listen_address
+    assert build_config({"metrics_listen_address": "0.0.0.0"}).effective_metrics_address == (
+        "0.0.0.0")
+
+
+@pytest.mark.parametrize(("values", "key"), [
+    ({"metrics_path": "metrics"}, "metrics_path"),
+    ({"metrics_path": "/m?x=1"}, "metrics_path"),
+    ({"metrics_port": 70000}, "metrics_port"),
+    ({"metrics_enabled": "maybe"}, "metrics_enabled"),
+    ({"metrics_enabled": True, "port": 9100, "metrics_port": 9100}, "metrics_port"),
+])
+def test_bad_metrics_settings_name_their_key(values, key):
+    with pytest.raises(ConfigError, match=f"^{key}:"):
+        build_config(values)
