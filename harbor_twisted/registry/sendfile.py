@@ -68,6 +68,7 @@ class SendfileProducer:
         self._sending = False  # a thread is in sendfile
         self._watching = False  # registered with the reactor, waiting for room
         self._paused = False
+        self._planned = 0  # bytes the thread's current turn may send, counted already
 
     def start(self, request: http.Request, transport: tcp.Connection) -> None:
         self._request = request
@@ -103,6 +104,11 @@ class SendfileProducer:
             return  # twisted sends its bytes (the headers) first; we are called again
         self._unwatch()
         self._sending = True
+        # counted before the turn: a client that closes as soon as its last byte arrives
+        # ends the request (and its metrics) before the thread's answer is back
+        self._planned = min(self._remaining, TURN_BYTES)
+        assert self._request is not None
+        self._request.sentLength += self._planned
         sending = self._in_thread(self._send_some)
         sending.addCallbacks(self._sent, self._failed)
 
@@ -139,7 +145,7 @@ class SendfileProducer:
         if self._request is None:  # the client left meanwhile
             self._close()
             return
-        self._request.sentLength += sent
+        self._request.sentLength -= self._planned - sent
         if not self._remaining:
             self._finish()
         else:
