@@ -5,25 +5,15 @@ it for the artifact list's size order."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
 from alembic import command
 from sqlalchemy import inspect, select, text
 
 from harbor_twisted.db import migrate
 from harbor_twisted.db.engine import make_engine
 from harbor_twisted.db.models import manifest
-from tests.conftest import BACKENDS
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture(params=BACKENDS)
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'registry.db'}"
-    return request.getfixturevalue("postgres_cluster").create_database()
 
 
 def _seed(conn) -> None:

@@ -5,9 +5,7 @@ child of an index belongs to."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
 from alembic import command
 from sqlalchemy import select, text
 
@@ -15,7 +13,6 @@ from harbor_twisted.db import migrate
 from harbor_twisted.db.engine import make_engine
 from harbor_twisted.db.identity_models import audit_log_count
 from harbor_twisted.db.models import manifest, manifest_child, repository, tag
-from tests.conftest import BACKENDS
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -24,13 +21,6 @@ def _at(revision: str, conn) -> None:
     config = migrate.alembic_config()
     config.attributes["connection"] = conn
     command.upgrade(config, revision)
-
-
-@pytest.fixture(params=BACKENDS)
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'registry.db'}"
-    return request.getfixturevalue("postgres_cluster").create_database()
 
 
 def _seed(conn) -> None:
