@@ -39,6 +39,7 @@ class Transfers:
         self.blob_digest = blob_digest
         self.shared = self.new_upload()  # one session many requests give up on
         self.chunk = os.urandom(BODY // 3)
+        self.answered_early = 0  # PATCHes of the shared upload refused while it was busy
 
     def new_upload(self) -> str:
         response = admin_http.post(f"{self.server.url}/v2/{self.repo}/blobs/uploads/", timeout=10)
@@ -56,8 +57,25 @@ class Transfers:
 
     def mid_patch(self, location: str) -> None:
         sock = self._start("PATCH", location, BODY)
-        sock.sendall(self.chunk)
+        if location == self.shared:
+            self._send_unless_answered(sock)
+        else:
+            sock.sendall(self.chunk)
         _vanish(sock)
+
+    def _send_unless_answered(self, sock: socket.socket) -> None:
+        """Send the third of the body, unless the server answers first: the abandoned PATCH
+        before this one may still hold the shared upload (its writer closes in a disk
+        thread), and then the server refuses this one at once and closes the connection."""
+        try:
+            sock.sendall(self.chunk)
+        except (BrokenPipeError, ConnectionResetError):
+            try:
+                answer = sock.recv(65536)
+            except ConnectionResetError:
+                answer = b""  # the reset discarded the answer; nothing more to check
+            assert not answer.startswith(b"HTTP/1.1 5"), answer[:500]
+            self.answered_early += 1
 
     def mid_monolithic(self) -> None:
         path = f"/v2/{self.repo}/blobs/uploads/?digest={sha256(os.urandom(8))}"
@@ -110,6 +128,8 @@ def test_a_thousand_disconnects_leave_nothing_behind(start_registry):
             ways[i % len(ways)]()
         threads.append(thread_count(server.pid))
     took = time.monotonic() - started
+    # a refusal is a race lost to the previous abandoned PATCH, not the rule
+    assert transfers.answered_early < DISCONNECTS // 8, transfers.answered_early
 
     held = _settled(server.pid, len(baseline))
     leaked = {fd: target for fd, target in held.items() if baseline.get(fd) != target}
@@ -134,4 +154,5 @@ def test_a_thousand_disconnects_leave_nothing_behind(start_registry):
     assert not any(uploads.iterdir()), sorted(p.name for p in uploads.iterdir())[:5]
     pulled = admin_http.get(f"{server.url}/v2/{repo}/blobs/{digest}", timeout=30)
     assert sha256(pulled.content) == digest
-    print(f"{DISCONNECTS} disconnects in {took:.1f}s; fds {len(baseline)} -> {len(held)}")
+    print(f"{DISCONNECTS} disconnects in {took:.1f}s; fds {len(baseline)} -> {len(held)}; "
+          f"{transfers.answered_early} refused while busy")
