@@ -509,11 +509,18 @@ def pages(sizes: Sizes, digest: str) -> list[tuple[str, str]]:
         ("page repository oldest", f"{big}?sort=push_time"),
         ("page repository tag~t9999", f"{big}?tag=t9999"),
         ("page repository untagged", f"{big}?show=untagged"),
+        ("page repository tagged", f"{big}?show=tagged"),
         ("page artifact", f"{big}/-/artifacts/{digest}"),
         ("page project logs", "/harbor/projects/library/logs"),
+        ("page project logs delete", "/harbor/projects/library/logs?operation=delete"),
         ("page audit log p1", "/harbor/admin/audit-log"),
         ("page audit log last", f"/harbor/admin/audit-log?page={-(-sizes.audit // 15)}"),
         ("page audit operation", "/harbor/admin/audit-log?operation=create"),
+        ("page audit operation none", "/harbor/admin/audit-log?operation=delete"),
+        ("page audit user", "/harbor/admin/audit-log?username=admin"),
+        ("page audit user oldest", "/harbor/admin/audit-log?username=admin&order=oldest"),
+        ("page audit type+resource",
+         "/harbor/admin/audit-log?resource_type=artifact&resource=t4999"),
         ("page search", "/harbor/search?q=repo-099"),
     ]
 

@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -238,7 +238,7 @@ class RobotService:
     ) -> tuple[list[RobotView], int]:
         """Harbor's ``q``: ``Level=system`` (the default) or ``Level=project,ProjectID=N``."""
         level, project_id, rest = self._scope(listing)
-        listing = Listing(rest, listing.sorts, listing.page, listing.page_size)
+        listing = replace(listing, filters=rest)
         prefix = self.prefix
 
         def run(conn: Connection) -> tuple[list[RobotView], int]:

@@ -16,7 +16,7 @@ index range of ``manifest_child`` per repository, not a subquery per row.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -167,19 +167,24 @@ def _tagged_ids(conn: Connection, repository_id: int, flt: Filter) -> list[int] 
 
 def _tag_condition(repository_id: int, flt: Filter) -> ColumnElement[bool]:
     """Harbor's ``tags`` query: ``*`` tagged, ``nil`` untagged, ``~v`` fuzzy, ``v`` exact,
-    ``{a b}`` any of. The matching tags are found once, by the repository's tag index."""
-    tagged = select(tag.c.manifest_id).where(tag.c.repository_id == repository_id)
+    ``{a b}`` any of.
+
+    A correlated EXISTS, probing the tag index for each artifact tested: a page in push
+    order stops at its last row, and counting the hidden ones tests only them. (An IN list
+    of the repository's tagged ids was built again by each of those queries, and SQLite
+    combined it with the list of index children as two constraints of one index, probing
+    every pair: minutes at 100,000 artifacts.)"""
+    tags = select(tag.c.id).where(tag.c.manifest_id == manifest.c.id)
     if flt.kind == "exact" and flt.values[0] == "*":
-        return manifest.c.id.in_(tagged)
+        return tags.exists()
     if flt.kind == "exact" and flt.values[0] == "nil":
-        return manifest.c.id.not_in(tagged)
+        return ~tags.exists()
     if flt.kind == "fuzzy":
-        return manifest.c.id.in_(
-            tagged.where(tag.c.name.icontains(flt.values[0], autoescape=True)))
+        return tags.where(tag.c.name.icontains(flt.values[0], autoescape=True)).exists()
     if flt.kind == "any":
-        return manifest.c.id.in_(tagged.where(tag.c.name.in_(flt.values)))
+        return tags.where(tag.c.name.in_(flt.values)).exists()
     if flt.kind == "exact":
-        return manifest.c.id.in_(tagged.where(tag.c.name == flt.values[0]))
+        return tags.where(tag.c.name == flt.values[0]).exists()
     return and_(true(), false())  # a range of tag names matches nothing, as in Harbor
 
 
@@ -203,7 +208,7 @@ def list_artifacts(
     else:
         conditions.append(manifest.c.repository_id == repository_id)
     stmt = select(manifest.c.id).where(*conditions)
-    plain = Listing(tuple(others), listing.sorts, listing.page, listing.page_size)
+    plain = replace(listing, filters=tuple(others))
     rows, total = listed(conn, stmt, ARTIFACT_COLUMNS, plain, manifest.c.id,
                           (Sort("push_time", descending=True),),
                           hidden=hidden_from_lists(repository_id))

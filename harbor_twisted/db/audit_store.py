@@ -4,7 +4,7 @@ same transaction as the change they record) and listing them."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -150,7 +150,7 @@ def list_audit(
             others.append(flt)
         else:
             stmt = stmt.where(found)
-    plain = Listing(tuple(others), listing.sorts, listing.page, listing.page_size)
+    plain = replace(listing, filters=tuple(others))
     rows, total = listed(conn, stmt, AUDIT_COLUMNS, plain, audit_log.c.id,
                          (Sort("op_time", descending=True),), total=known)
     return [

@@ -114,8 +114,11 @@ audit_log = Table(
     Column("op_time", DateTime(timezone=True), nullable=False),
     Index("ix_audit_log_op_time", "op_time"),
     Index("ix_audit_log_project_id_op_time", "project_id", "op_time"),
-    Index("ix_audit_log_username", "username"),
-    Index("ix_audit_log_operation_op_time", "operation", "op_time"),  # the log by operation
+    # each filter of the audit pages leads an index ending with the time (a page is a range)
+    Index("ix_audit_log_username_op_time", "username", "op_time"),
+    Index("ix_audit_log_operation_op_time", "operation", "op_time"),
+    Index("ix_audit_log_resource_type_op_time", "resource_type", "op_time"),
+    Index("ix_audit_log_project_id_operation_op_time", "project_id", "operation", "op_time"),
 )
 
 # Entries of the audit log per project (0: none), kept by every write of the log, so the

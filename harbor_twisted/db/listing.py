@@ -62,6 +62,10 @@ class Listing:
     sorts: tuple[Sort, ...] = ()
     page: int = 1
     page_size: int = 10
+    # Count at most this many matches (None: all). A larger result is reported as
+    # ``count_limit + 1`` ("more than"): counting a million matches of a filter costs more
+    # than the page, and a person does not page through them (the portal's audit pages).
+    count_limit: int | None = None
 
 
 def _parse_time(text: str) -> datetime:
@@ -129,7 +133,8 @@ def listed(
     exact); a page beyond the end costs only the count. Rows matching any of ``hidden``
     (each a few rows found by an index) are left out and counted as all rows less the
     hidden ones, which spares testing every row. A ``total`` known otherwise (kept counts)
-    spares the count."""
+    spares the count. When a count stops at ``count_limit``, the total is ``count_limit + 1``
+    and pages are read forward only (where the end is, is not known)."""
     for flt in listing.filters:
         if flt.key not in columns:
             raise ListingError(f"unknown query key {flt.key!r} (known: {', '.join(columns)})")
@@ -142,12 +147,20 @@ def listed(
         keys.append((columns[sort.key], sort.descending))
     last_descending = bool(sorts) and sorts[-1].descending
     keys.append((tiebreak, last_descending))  # stable pages
+    capped = False
     if total is None:
-        total = conn.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+        limit = None if hidden else listing.count_limit
+        counted = stmt if limit is None else stmt.limit(limit + 1)
+        total = conn.execute(select(func.count()).select_from(counted.subquery())).scalar_one()
+        capped = limit is not None and total > limit
+    offset = (listing.page - 1) * listing.page_size
+    if capped:
+        order = [c.desc() if descending else c.asc() for c, descending in keys]
+        page = stmt.order_by(*order).offset(offset).limit(listing.page_size)
+        return list(conn.execute(page).all()), total
     if hidden:
         total -= count_any(conn, stmt, hidden)
         stmt = stmt.where(~or_(*hidden))
-    offset = (listing.page - 1) * listing.page_size
     if offset >= total:
         return [], total
     size = min(listing.page_size, total - offset)

@@ -209,6 +209,22 @@ def test_admin_creates_a_user_and_finds_it_in_the_audit_log(admin_pages: PageCli
     assert name in admin_pages.get(f"/harbor/admin/users?name={name}").text
     log = admin_pages.get(f"/harbor/admin/audit-log?resource={name}")
     assert log.status_code == 200 and "create" in log.text and name in log.text
+    # user, operation and resource type match whole values (operation in any case)
+    later = name + "-later"
+    admin_pages.submit("/harbor/admin/users", {
+        "username": later, "email": f"{later}@example.org", "password": "Made-User-Pass1",
+        "realname": "Made Later"}, form_page="/harbor/admin/users")
+    mine = (f"/harbor/admin/audit-log?resource={name}"
+            "&username=admin&operation=CREATE&resource_type=user")
+    newest = admin_pages.get(mine).text
+    assert newest.index(f"<code>{later}</code>") < newest.index(f"<code>{name}</code>")
+    oldest = admin_pages.get(mine + "&order=oldest").text
+    assert oldest.index(f"<code>{name}</code>") < oldest.index(f"<code>{later}</code>")
+    assert '<option value="oldest" selected>' in oldest
+    for partial in ("username=adm", "operation=crea", "resource_type=use"):
+        key = partial.split("=")[0]
+        changed = re.sub(rf"{key}=[^&]*", partial, mine)
+        assert f"<code>{name}</code>" not in admin_pages.get(changed).text, changed
 
 
 def test_admin_runs_a_gc_dry_run_and_reads_its_log(admin_pages: PageClient) -> None:

@@ -41,6 +41,15 @@ def test_pager_knows_a_page_beyond_the_end() -> None:
     assert not Pager(1, 0).beyond_end and Pager(1, 0).next is None
 
 
+def test_a_pager_whose_count_stopped_says_more_than_and_goes_one_page_on() -> None:
+    stopped = Pager(667, 10_001, counted_up_to=10_000)
+    assert stopped.more_than == 10_000 and stopped.pages == 667 and stopped.next == 668
+    assert Pager(668, 10_001, counted_up_to=10_000).next is None
+    assert not Pager(900, 10_001, counted_up_to=10_000).beyond_end
+    exact = Pager(2, 10_000, counted_up_to=10_000)
+    assert exact.more_than is None and exact.pages == 667 and Pager(668, 10_000).beyond_end
+
+
 def test_a_template_fault_answers_the_error_page() -> None:
     status, body = _rendered(Page("no-such-template.html"), None)
     assert status == 500 and b"failed to show this page" in body

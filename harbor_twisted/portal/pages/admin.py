@@ -8,9 +8,9 @@ from harbor_twisted.core.errors import Forbidden
 from harbor_twisted.core.ldap_admin import LdapFailed, LdapUnavailable
 from harbor_twisted.core.usergroups import GROUP_TYPES, LDAP_GROUP, NewGroup
 from harbor_twisted.core.users import NewUser
-from harbor_twisted.db.listing import Filter, Listing, Sort
+from harbor_twisted.db.listing import Sort
 from harbor_twisted.gc.control import gc_parameters, schedule_request
-from harbor_twisted.portal.pages import paging
+from harbor_twisted.portal.pages import audit_filters, paging
 from harbor_twisted.portal.pages.context import Flash, Page, PageContext, Redirect, confirmation
 from harbor_twisted.portal.pages.outcome import FIXABLE, changed
 
@@ -21,7 +21,6 @@ SETTINGS = "/harbor/admin/settings"
 GROUPS = "/harbor/admin/groups"
 # The system settings the page changes; the others are shown for reference.
 SWITCHES = ("read_only", "self_registration")
-AUDIT_FILTERS = ("username", "resource", "resource_type", "operation")
 
 
 def _require_admin(ctx: PageContext) -> None:
@@ -69,14 +68,14 @@ async def delete_user(ctx: PageContext) -> Redirect:
 
 async def audit_log(ctx: PageContext) -> Page:
     _require_admin(ctx)
-    chosen = {key: ctx.arg(key) for key in AUDIT_FILTERS}
-    filters = tuple(Filter(key, "fuzzy", (value,)) for key, value in chosen.items() if value)
+    chosen = audit_filters.chosen_filters(ctx.arg)
     page = ctx.page_number()
     entries, total = await ctx.services.audit.list(
-        ctx.principal, Listing(filters, (Sort("op_time", descending=True),), page,
-                               paging.PAGE_SIZE))
-    return Page("admin_audit.html", {"entries": entries, "pager": paging.Pager(page, total),
-                                     "chosen": chosen}, title="Audit log")
+        ctx.principal, audit_filters.audit_listing(chosen, page))
+    return Page("admin_audit.html", {"entries": entries, "chosen": chosen,
+                                     "pager": audit_filters.audit_pager(page, total),
+                                     "suggestions": audit_filters.SUGGESTIONS},
+                title="Audit log")
 
 
 async def gc(ctx: PageContext) -> Page:

@@ -14,15 +14,24 @@ class Pager:
     page: int
     total: int
     page_size: int = PAGE_SIZE
+    counted_up_to: int | None = None  # a total above it means "more than" (Listing.count_limit)
+
+    @property
+    def more_than(self) -> int | None:
+        """The count the total exceeds when the counting stopped there, else None."""
+        limit = self.counted_up_to
+        return limit if limit is not None and self.total > limit else None
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.total // self.page_size))
+        """The pages known to exist (all of them, unless the count stopped)."""
+        shown = self.more_than if self.more_than is not None else self.total
+        return max(1, -(-shown // self.page_size))
 
     @property
     def beyond_end(self) -> bool:
         """A page past the last (a stale link, a hand-typed number): shown as such."""
-        return self.page > self.pages
+        return self.page > self.pages and self.more_than is None
 
     @property
     def previous(self) -> int | None:
@@ -30,7 +39,8 @@ class Pager:
 
     @property
     def next(self) -> int | None:
-        return self.page + 1 if self.page < self.pages else None
+        known = self.page < self.pages or (self.more_than is not None and self.page == self.pages)
+        return self.page + 1 if known else None
 
     @property
     def first_item(self) -> int:

@@ -6,9 +6,8 @@ from __future__ import annotations
 from harbor_twisted.core.errors import Forbidden
 from harbor_twisted.core.members import MemberRequest
 from harbor_twisted.core.projects import ProjectRef, ProjectView
-from harbor_twisted.db.listing import Filter, Listing, Sort
 from harbor_twisted.db.member_store import MemberRecord
-from harbor_twisted.portal.pages import paging, urls
+from harbor_twisted.portal.pages import audit_filters, paging, urls
 from harbor_twisted.portal.pages.context import Page, PageContext, Redirect, confirmation
 from harbor_twisted.portal.pages.outcome import changed
 from harbor_twisted.portal.pages.permissions import ROLE_LABELS, project_abilities, role_labels
@@ -98,17 +97,13 @@ async def remove_member(ctx: PageContext) -> Redirect:
                          back, "Member removed.")
 
 
-LOG_FILTERS = ("username", "operation", "resource_type", "resource")
-
-
 async def logs(ctx: PageContext) -> Page:
     values = await project_values(ctx, "logs")
-    chosen = {key: ctx.arg(key) for key in LOG_FILTERS}
-    filters = tuple(Filter(key, "fuzzy", (value,)) for key, value in chosen.items() if value)
+    chosen = audit_filters.chosen_filters(ctx.arg)
     page = ctx.page_number()
     entries, total = await ctx.services.projects.logs(
-        ctx.principal, _ref(ctx),
-        Listing(filters, (Sort("op_time", descending=True),), page, paging.PAGE_SIZE))
+        ctx.principal, _ref(ctx), audit_filters.audit_listing(chosen, page))
     return Page("project_logs.html", {**values, "entries": entries, "chosen": chosen,
-                                      "pager": paging.Pager(page, total)},
+                                      "pager": audit_filters.audit_pager(page, total),
+                                      "suggestions": audit_filters.SUGGESTIONS},
                 title=f"Logs of {ctx.params['project']}")
