@@ -59,6 +59,9 @@ def test_user_operation_and_type_match_exactly(engine: Engine) -> None:
     both = (Filter("operation", "exact", ("delete",)), Filter("resource_type", "exact", ("tag",)))
     assert _listed(engine, *both, page_size=50, project_id=1) == (annie, 5)
     assert _listed(engine, Filter("operation", "exact", ("del",))) == ([], 0)
+    # with a resource text (SQLite: named by the trigram index, the others tested on those)
+    typed = (Filter("resource_type", "exact", ("tag",)), Filter("resource", "fuzzy", ("r:3",)))
+    assert _listed(engine, *typed) == (["p/r:32"], 1)
 
 
 def test_a_count_stops_at_the_limit_and_pages_read_forward(engine: Engine) -> None:
