@@ -191,11 +191,14 @@ class S3UploadWriter:
         finally:
             self._let_go()
 
-    def _let_go(self) -> None:
+    def _stop_io(self) -> None:
         if self._uploader is not None:
             self._uploader.shutdown(wait=True)
             self._uploader = None
         self._spool.close()
+
+    def _let_go(self) -> None:
+        self._stop_io()
         if self._lock is not None:
             self._lock.release()  # the upload is free for the next writer, on any host
             self._lock = None
@@ -223,7 +226,12 @@ class S3UploadWriter:
         return StoredBlob(expected, size)
 
     def abort(self) -> None:
-        self._let_go()
-        remove_upload_objects(self._ctx, self._upload_id)
-        self._ctx.uploads.forget(self._upload_id)
+        """Remove the upload's objects, then let go: no writer (on any host) opens an upload
+        half removed."""
+        self._stop_io()
+        try:
+            remove_upload_objects(self._ctx, self._upload_id)
+            self._ctx.uploads.forget(self._upload_id)
+        finally:
+            self._let_go()
 
