@@ -1,10 +1,12 @@
 """PostgreSQL advisory locks as the storage's cross-host exclusions, on the session's real
 PostgreSQL cluster: separate connections exclude each other, the digest lock's wait is
-bounded, namespaces keep kinds apart, and a killed holder's locks are released."""
+bounded, namespaces keep kinds apart, a killed holder's locks are released; and two S3
+stores (the real Ceph RGW) sharing them."""
 
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -15,14 +17,19 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import create_engine, text
 
+from harbor_twisted.config import Config
 from harbor_twisted.storage.advisory_locks import (
     DIGEST_NAMESPACE,
     UPLOAD_NAMESPACE,
     AdvisoryLocks,
     digest_key,
 )
-from harbor_twisted.storage.base import LockTimeout
+from harbor_twisted.storage.base import LockTimeout, UploadBusy, UploadMissing
 from harbor_twisted.storage.digests import Digest
+from harbor_twisted.storage.drivers import shared_locks
+from harbor_twisted.storage.s3 import S3BlobStore
+from harbor_twisted.storage.s3_client import S3Settings
+from tests.support.ceph_rgw import S3Account
 from tests.support.postgres import PostgresCluster
 
 UPLOAD = "0b6a2f4e-5a7c-4d1e-9f3b-2c8d7e6a5b4c"
@@ -108,6 +115,10 @@ _HOLDER = """
 import sys, time
 from harbor_twisted.storage.advisory_locks import AdvisoryLocks
 from harbor_twisted.storage.digests import Digest
+from harbor_twisted.storage.drivers import shared_locks
+from harbor_twisted.storage.s3 import S3BlobStore
+from harbor_twisted.storage.s3_client import S3Settings
+from tests.support.ceph_rgw import S3Account
 locks = AdvisoryLocks(sys.argv[1])
 held = [locks.try_lock_upload(sys.argv[2]), locks.lock_digest(Digest("sha256", sys.argv[3]))]
 assert held[0] is not None
@@ -141,3 +152,38 @@ def test_the_locks_of_a_killed_process_are_released(hosts, database):
     finally:
         holder.kill()
         holder.wait(10)
+
+
+def test_the_shared_locks_follow_the_database(tmp_path):
+    """PostgreSQL: advisory locks (hosts may share the bucket); SQLite: the driver's flocks."""
+    assert isinstance(shared_locks(Config(data=tmp_path, database_url="postgresql+psycopg://h/d")),
+                      AdvisoryLocks)  # nothing connects before a lock is taken
+    assert shared_locks(Config(data=tmp_path)) is None
+
+
+def test_s3_hosts_sharing_the_locks_keep_one_writer_and_expire_no_written_upload(
+        database, s3_account: S3Account, tmp_path):
+    """Two S3 stores (their own spools, the one bucket) with advisory locks in one database."""
+    settings = S3Settings(s3_account.endpoint, "us-east-1", s3_account.bucket,
+                          "locks-" + secrets.token_hex(4), True, True, None, 5 * 1024 * 1024,
+                          s3_account.access_key_file, s3_account.secret_key_file)
+    locks = [AdvisoryLocks(database), AdvisoryLocks(database)]
+    one, two = (S3BlobStore(settings, tmp_path / name, locks=held)
+                for name, held in zip(("one", "two"), locks, strict=True))
+    one.prepare()
+    try:
+        one.create_upload(UPLOAD, "library/a")
+        writer = one.open_upload(UPLOAD, "library/a")
+        writer.write(b"abc")
+        with pytest.raises(UploadBusy):
+            two.open_upload(UPLOAD, "library/a")
+        assert two.expire_uploads(time.time() + 60, keep=set()) == []  # one writes it
+        assert two.upload_size(UPLOAD, "library/a") == 0  # nothing stored before close
+        writer.close()
+        assert two.upload_size(UPLOAD, "library/a") == 3
+        assert two.expire_uploads(time.time() + 60, keep=set()) == [UPLOAD]
+        with pytest.raises(UploadMissing):
+            one.open_upload(UPLOAD, "library/a")
+    finally:
+        for held in locks:
+            held.close()
