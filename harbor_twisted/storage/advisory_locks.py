@@ -13,8 +13,8 @@ Keys use the two-int form ``(namespace, key)``: that key space is separate from 
 one-bigint form (the schema migration's lock), and each kind of lock has a namespace of its
 own, so they cannot collide with other advisory locks. ``key`` is 32 bits of the digest (or
 of the upload id, random in a version 4 UUID): two digests sharing them share a lock, as
-digests share a shard of flocks on the filesystem; two uploads sharing them (about k^2/2^33
-for k uploads written at once) make the later one wait for the earlier, answered busy.
+digests share a shard of flocks on the filesystem; of two uploads sharing them (about
+k^2/2^33 for k uploads written at once), the later is answered busy while the earlier writes.
 
 Each held lock costs a PostgreSQL session: the database's ``max_connections`` must cover,
 per host, its database pools, its uploads being written at once and its commits.
@@ -88,7 +88,7 @@ def _unlock(conn: Connection, namespace: int, key: int) -> None:
     lock can stay behind on a pooled connection."""
     try:
         held: bool = conn.execute(text("SELECT pg_advisory_unlock(:ns, :key)"),
-                            {"ns": namespace, "key": key}).scalar_one()
+                                  {"ns": namespace, "key": key}).scalar_one()
     except Exception:
         held = False
     if not held:
@@ -151,7 +151,7 @@ class AdvisoryLocks:
         key = upload_key(upload_id)
         try:
             taken: bool = conn.execute(text("SELECT pg_try_advisory_lock(:ns, :key)"),
-                                 {"ns": UPLOAD_NAMESPACE, "key": key}).scalar_one()
+                                       {"ns": UPLOAD_NAMESPACE, "key": key}).scalar_one()
         except BaseException:
             conn.invalidate()
             conn.close()
