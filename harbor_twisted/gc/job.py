@@ -24,6 +24,7 @@ from harbor_twisted.common import metrics
 from harbor_twisted.common.clock import utcnow
 from harbor_twisted.db import gc_store, quota_store
 from harbor_twisted.jobs.context import JobContext
+from harbor_twisted.storage.base import LockTimeout
 from harbor_twisted.storage.digests import Digest, InvalidDigest, parse_digest
 
 BATCH = 500
@@ -45,8 +46,14 @@ def gc_parameters(params: dict[str, Any]) -> tuple[bool, bool, int]:
 
 
 def _remove_file(ctx: JobContext, digest: Digest) -> int:
-    """Bytes freed: the file goes only if, under its lock, no row names it any more."""
-    with ctx.blobs.lock_digest(digest):
+    """Bytes freed: the file goes only if, under its lock, no row names it any more. A lock
+    held past the driver's wait (a commit on another host) keeps the file for a later run."""
+    try:
+        lock = ctx.blobs.lock_digest(digest)
+    except LockTimeout:
+        ctx.log(f"kept {digest}: its lock stayed taken (a push is committing it)")
+        return 0
+    with lock:
         if ctx.db.run_sync(gc_store.blob_row_exists, str(digest)):
             return 0
         size = ctx.blobs.blob_size(digest)

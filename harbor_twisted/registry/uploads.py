@@ -160,7 +160,7 @@ async def put_upload(app: RegistryApp, request: RegistryRequest, route: Route) -
     try:
         digest = _required_digest(query_value(request, "digest"))
     except RegistryError:
-        writer.close()
+        await app.in_disk_thread(writer.close)  # stores a part, lets a lock go: not here
         raise
     return await _finish(app, request, route, writer, digest)
 

@@ -63,12 +63,40 @@ class Redirect:
     internal: bool
 
 
+class LockTimeout(TimeoutError):
+    """A digest's lock stayed taken for longer than the driver waits (another host holds it)."""
+
+
 class DigestLock(Protocol):
     """Held while a digest's blob is committed or deleted; released once, by either way."""
 
     def release(self) -> None: ...
     def __enter__(self) -> DigestLock: ...
     def __exit__(self, *_exc: object) -> None: ...
+
+
+class HeldLock(Protocol):
+    """An exclusive lock taken without waiting; ``release`` lets it go (once is enough)."""
+
+    def release(self) -> None: ...
+
+
+class StorageLocks(Protocol):
+    """The exclusions of a driver whose objects several processes (or hosts) share.
+
+    Host-local flocks (local_locks.py) when one host uses the store; PostgreSQL advisory
+    locks (advisory_locks.py) when several hosts share a bucket and a PostgreSQL database.
+    """
+
+    def lock_digest(self, digest: Digest) -> DigestLock:
+        """Block (bounded: LockTimeout) until the digest's lock is ours. Its ``release``
+        never waits on the network, so it may be called on the reactor."""
+
+    def try_lock_upload(self, upload_id: str) -> HeldLock | None:
+        """The upload's writer lock, or None at once if anyone holds it."""
+
+    def forget_upload(self, upload_id: str) -> None:
+        """The upload is gone: drop what its lock left behind (a lock file)."""
 
 
 class BlobReader(Protocol):

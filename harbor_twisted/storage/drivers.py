@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from harbor_twisted.config import Config
-from harbor_twisted.storage.base import BlobStore
+from harbor_twisted.storage.advisory_locks import AdvisoryLocks
+from harbor_twisted.storage.base import BlobStore, StorageLocks
 from harbor_twisted.storage.filesystem import FilesystemBlobStore
 from harbor_twisted.storage.s3 import S3BlobStore
 from harbor_twisted.storage.s3_client import S3Settings
@@ -20,9 +21,20 @@ def open_blob_store(config: Config) -> BlobStore:
     """
     if config.storage_driver == "s3":
         return S3BlobStore(s3_settings(config), config.data,
-                           presign=config.blob_serving == "redirect")
+                           presign=config.blob_serving == "redirect",
+                           locks=shared_locks(config))
     prefix = config.x_accel_prefix if config.blob_serving == "x-accel-redirect" else None
     return FilesystemBlobStore(config.data, x_accel_prefix=prefix)
+
+
+def shared_locks(config: Config) -> StorageLocks | None:
+    """Locks every host sharing the bucket sees: advisory locks in a PostgreSQL database.
+
+    None (the driver's local flocks) on SQLite, which one host alone uses. The filesystem
+    driver keeps its flocks: its data directory is one host's.
+    """
+    url = config.effective_database_url
+    return AdvisoryLocks(url) if url.startswith("postgresql") else None
 
 
 def s3_settings(config: Config) -> S3Settings:

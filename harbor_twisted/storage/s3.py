@@ -4,17 +4,17 @@ Every method talks to S3 and blocks: callers run them in a disk thread, as for t
 filesystem, except the writer's ``write`` (see s3_upload.py). The bucket layout is in
 s3_layout.py. Several hosts may share the bucket:
 
-- an upload's requests go to one host while it lives (the load balancer hashes the upload
-  id); its writers are one at a time by a local flock, and every acknowledged chunk is in
-  the bucket, so another host resumes the upload and re-hashes it at commit;
-- digest locks are local flocks too: across hosts, a blob just committed (or deduplicated,
-  which refreshes its modification time) is protected from GC by the grace period.
+- every acknowledged chunk of an upload is in the bucket, so another host resumes an upload
+  (after a load balancer's failover) and re-hashes it at commit;
+- the exclusions (one writer per upload, a digest's commit against its deletion by GC) are
+  the ``locks`` given: this host's flocks (local_locks.py) when it is the only one, or
+  PostgreSQL advisory locks (advisory_locks.py) when hosts share the bucket and a
+  PostgreSQL database.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,12 +24,14 @@ from harbor_twisted.storage.base import (
     UPLOAD_ID,
     BlobMissing,
     BlobReader,
+    DigestLock,
     Redirect,
+    StorageLocks,
     UploadBusy,
     UploadMissing,
 )
 from harbor_twisted.storage.digests import DEFAULT_ALGORITHM, Digest
-from harbor_twisted.storage.filesystem import DigestLock
+from harbor_twisted.storage.local_locks import LocalLocks
 from harbor_twisted.storage.running_hash import UploadHashes
 from harbor_twisted.storage.s3_client import (
     S3Settings,
@@ -40,17 +42,20 @@ from harbor_twisted.storage.s3_client import (
 from harbor_twisted.storage.s3_layout import S3Layout
 from harbor_twisted.storage.s3_parts import S3Context, delete_prefix, list_parts
 from harbor_twisted.storage.s3_reader import S3BlobReader
-from harbor_twisted.storage.s3_upload import S3UploadWriter, lock_upload
+from harbor_twisted.storage.s3_upload import S3UploadWriter
 
 PRESIGNED_SECONDS = 20 * 60  # a pre-signed blob URL's life: long enough to start a pull
 
 
 class S3BlobStore:
-    def __init__(self, settings: S3Settings, local_root: Path, presign: bool = False) -> None:
-        """``local_root``: this host's spool (uploads' parts on their way) and locks."""
+    def __init__(self, settings: S3Settings, local_root: Path, presign: bool = False,
+                 locks: StorageLocks | None = None) -> None:
+        """``local_root``: this host's spool (uploads' parts on their way) and, without
+        ``locks`` shared with the other hosts, its locks."""
         self.settings = settings
         self.lock_root = local_root / "locks"
         self.presign = presign
+        self.locks: StorageLocks = locks or LocalLocks(self.lock_root, local_root / "s3-spool")
         self.ctx = S3Context(
             client=make_client(settings),
             bucket=settings.bucket,
@@ -106,7 +111,7 @@ class S3BlobStore:
     ) -> S3UploadWriter:
         self._check_owner(upload_id, repository)
         self.ctx.spool_dir.mkdir(parents=True, exist_ok=True)
-        lock = lock_upload(self.ctx.spool_dir, upload_id)
+        lock = self.locks.try_lock_upload(upload_id)
         if lock is None:
             raise UploadBusy(upload_id)
         try:
@@ -114,7 +119,7 @@ class S3BlobStore:
             state = self.ctx.uploads.hash_for(upload_id, sum(p.size for p in parts), algorithm)
             return S3UploadWriter(self.ctx, upload_id, parts, state, lock)
         except BaseException:
-            os.close(lock)
+            lock.release()
             raise
 
     def upload_size(self, upload_id: str, repository: str) -> int:
@@ -125,7 +130,7 @@ class S3BlobStore:
         self.ctx.uploads.forget(upload_id)
         if UPLOAD_ID.match(upload_id):
             delete_prefix(self.ctx, self.ctx.layout.upload(upload_id))
-            (self.ctx.spool_dir / f"{upload_id}.lock").unlink(missing_ok=True)
+            self.locks.forget_upload(upload_id)
 
     def busy_uploads(self) -> set[str]:
         return set(self.ctx.uploads.writing)
@@ -149,7 +154,13 @@ class S3BlobStore:
         removed = []
         for upload_id, mtime in self._upload_times().items():
             if mtime < older_than and upload_id not in keep | self.ctx.uploads.writing:
-                self.remove_upload(upload_id)
+                held = self.locks.try_lock_upload(upload_id)
+                if held is None:
+                    continue  # a writer holds it, on another host maybe
+                try:
+                    self.remove_upload(upload_id)
+                finally:
+                    held.release()
                 removed.append(upload_id)
         self.abort_stale_multipart(older_than)
         return removed
@@ -225,6 +236,5 @@ class S3BlobStore:
                         yield digest, item["LastModified"].timestamp()
 
     def lock_digest(self, digest: Digest) -> DigestLock:
-        """This host's lock on a digest (see the module's docstring for other hosts)."""
-        self.lock_root.mkdir(parents=True, exist_ok=True)
-        return DigestLock(self.lock_root / f"{digest.algorithm}-{digest.hex[:2]}")
+        """The digest's lock, for the hosts ``locks`` covers (see the module's docstring)."""
+        return self.locks.lock_digest(digest)

@@ -15,17 +15,15 @@ every part but the last is a whole part and the parts can be assembled by multip
 from __future__ import annotations
 
 import errno
-import fcntl
 import os
 import tempfile
 import threading
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from pathlib import Path
 from typing import IO
 
-from harbor_twisted.storage.base import DigestMismatch, StoredBlob
+from harbor_twisted.storage.base import DigestMismatch, HeldLock, StoredBlob
 from harbor_twisted.storage.digests import Digest, new_hasher
 from harbor_twisted.storage.running_hash import RunningHash
 from harbor_twisted.storage.s3_client import S3StorageError, storage_errors
@@ -52,11 +50,11 @@ class _HashSink:
 
 class S3UploadWriter:
     def __init__(self, ctx: S3Context, upload_id: str, parts: list[Part], state: RunningHash,
-                 lock_fd: int) -> None:
+                 lock: HeldLock) -> None:
         self._ctx = ctx
         self._upload_id = upload_id
         self._state = state
-        self._lock_fd: int | None = lock_fd
+        self._lock: HeldLock | None = lock
         self._spool: IO[bytes] = self._new_spool()
         self._spool_start = sum(part.size for part in parts)
         self._spool_len = 0
@@ -186,21 +184,24 @@ class S3UploadWriter:
 
     def close(self) -> None:
         """Store what was appended and let go (in a disk thread: it talks to S3)."""
-        if self._lock_fd is None:
+        if self._lock is None:
             return
         try:
             self._flush()
         finally:
             self._let_go()
 
-    def _let_go(self) -> None:
+    def _stop_io(self) -> None:
         if self._uploader is not None:
             self._uploader.shutdown(wait=True)
             self._uploader = None
         self._spool.close()
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)  # drops the upload's flock
-            self._lock_fd = None
+
+    def _let_go(self) -> None:
+        self._stop_io()
+        if self._lock is not None:
+            self._lock.release()  # the upload is free for the next writer, on any host
+            self._lock = None
         self._ctx.uploads.writing.discard(self._upload_id)
 
     def digest(self, algorithm: str) -> Digest:
@@ -225,18 +226,12 @@ class S3UploadWriter:
         return StoredBlob(expected, size)
 
     def abort(self) -> None:
-        self._let_go()
-        remove_upload_objects(self._ctx, self._upload_id)
-        self._ctx.uploads.forget(self._upload_id)
+        """Remove the upload's objects, then let go: no writer (on any host) opens an upload
+        half removed."""
+        self._stop_io()
+        try:
+            remove_upload_objects(self._ctx, self._upload_id)
+            self._ctx.uploads.forget(self._upload_id)
+        finally:
+            self._let_go()
 
-
-def lock_upload(spool_dir: Path, upload_id: str) -> int | None:
-    """This host's exclusive flock on an upload (None: someone holds it): the load balancer
-    sends an upload's requests to one host, so a local lock keeps its writers one at a time."""
-    fd = os.open(spool_dir / f"{upload_id}.lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        return None
-    return fd
