@@ -35,6 +35,7 @@ from harbor_twisted.storage.base import (
 )
 from harbor_twisted.storage.digests import DEFAULT_ALGORITHM, Digest, new_hasher
 from harbor_twisted.storage.running_hash import RunningHash, UploadHashes
+from harbor_twisted.storage.writeback import WRITEBACK_BYTES, start_writeback
 
 READ_SIZE = 1024 * 1024
 
@@ -103,6 +104,7 @@ class FileUploadWriter:
         self._start = file.seek(0, os.SEEK_END)
         self._hash_at_start = state.hasher.copy() if state.hasher is not None else None
         self._appended = 0
+        self._written_back = self._start  # where the queued writeback ends
         self._digest: Digest | None = None
         store.uploads.writing.add(upload_id)
 
@@ -122,6 +124,11 @@ class FileUploadWriter:
         assert self._file is not None, "write after close"
         try:
             self._file.write(data)
+            if self.size + len(data) - self._written_back >= WRITEBACK_BYTES:
+                self._file.flush()  # a full disk may say so here: rolled back as well
+                start_writeback(self._file.fileno(), self._written_back,
+                                self.size + len(data) - self._written_back)
+                self._written_back = self.size + len(data)
         except OSError:
             self._roll_back()
             raise
@@ -140,6 +147,7 @@ class FileUploadWriter:
         os.ftruncate(self._file.fileno(), self._start)
         self._file.seek(self._start)
         self._appended = 0
+        self._written_back = self._start
         self._state.hasher = self._hash_at_start
         self._state.hashed_bytes = self._start
 

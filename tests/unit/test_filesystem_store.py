@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from harbor_twisted.storage import filesystem
 from harbor_twisted.storage.base import (
     BlobMissing,
     BlobStore,
@@ -167,3 +168,28 @@ def test_blobs_are_listed_deleted_and_served_by_redirect(tmp_path):
     with pytest.raises(BlobMissing):
         store.open_blob(digest)
     assert not os.listdir(tmp_path / "uploads")
+
+
+def test_the_writeback_of_received_bytes_is_queued_as_they_arrive(tmp_path, monkeypatch):
+    """Every WRITEBACK_BYTES received, what arrived since the last one is handed to the
+    kernel's writeback (so commit's fsync overlaps the transfer), in order, without gaps."""
+    queued: list[tuple[int, int]] = []
+    real = filesystem.start_writeback
+
+    def record(fd: int, offset: int, length: int) -> None:
+        assert os.fstat(fd).st_size >= offset + length  # the bytes reached the file first
+        real(fd, offset, length)  # the real call: sync_file_range on Linux
+        queued.append((offset, length))
+
+    monkeypatch.setattr(filesystem, "start_writeback", record)
+    store = _store(tmp_path)
+    store.create_upload(UPLOAD, "library/a")
+    writer = store.open_upload(UPLOAD, "library/a")
+    chunk = os.urandom(3 * 1024 * 1024)
+    for _ in range(7):  # 21 MiB
+        writer.write(chunk)
+    step = filesystem.WRITEBACK_BYTES
+    assert queued == [(0, 9 * 1024 * 1024), (9 * 1024 * 1024, 9 * 1024 * 1024)]
+    assert all(length >= step for _, length in queued)
+    stored = writer.commit(digest_bytes(chunk * 7))
+    assert stored.size == 21 * 1024 * 1024
