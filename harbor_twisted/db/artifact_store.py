@@ -26,7 +26,9 @@ from sqlalchemy import (
     and_,
     case,
     delete,
+    distinct,
     false,
+    func,
     insert,
     literal,
     select,
@@ -188,11 +190,31 @@ def _tag_condition(repository_id: int, flt: Filter) -> ColumnElement[bool]:
     return and_(true(), false())  # a range of tag names matches nothing, as in Harbor
 
 
+def _tag_state_total(conn: Connection, repository_id: int, filters: tuple[Filter, ...]
+                     ) -> int | None:
+    """How many artifacts, hidden ones included, a lone ``tags=*`` or ``tags=nil`` matches:
+    the tagged ones are the distinct artifacts of the repository's tags (one index range),
+    the untagged ones all the others; None for any other filter."""
+    if len(filters) != 1:
+        return None
+    flt = filters[0]
+    if flt.key != "tags" or flt.kind != "exact" or flt.values[0] not in ("*", "nil"):
+        return None
+    tagged: int = conn.execute(select(func.count(distinct(tag.c.manifest_id))).where(
+        tag.c.repository_id == repository_id)).scalar_one()
+    if flt.values[0] == "*":
+        return tagged
+    every: int = conn.execute(select(func.count()).select_from(manifest).where(
+        manifest.c.repository_id == repository_id)).scalar_one()
+    return every - tagged
+
+
 def list_artifacts(
     conn: Connection, repository_id: int, listing: Listing
 ) -> tuple[list[ArtifactRecord], int]:
     """A page of the repository's artifacts, newest push first; ``tags`` filters apply.
     The page is chosen on ids, then only its manifests are read."""
+    known = _tag_state_total(conn, repository_id, listing.filters)
     conditions: list[ColumnElement[bool]] = []
     named: set[int] | None = None  # artifacts a tag name filter matched, when few
     others = []
@@ -211,7 +233,7 @@ def list_artifacts(
     plain = replace(listing, filters=tuple(others))
     rows, total = listed(conn, stmt, ARTIFACT_COLUMNS, plain, manifest.c.id,
                           (Sort("push_time", descending=True),),
-                          hidden=hidden_from_lists(repository_id))
+                          hidden=hidden_from_lists(repository_id), total=known)
     ids = [row.id for row in rows]
     if not ids:
         return [], total

@@ -148,6 +148,8 @@ tag = Table(
     Column("pull_time", DateTime(timezone=True), nullable=True),  # the last pull by this tag
     UniqueConstraint("repository_id", "name"),
     Index("ix_tag_manifest_id", "manifest_id"),
+    # the repository's tagged artifacts, counted in one index range (tags=* and tags=nil)
+    Index("ix_tag_repository_id_manifest_id", "repository_id", "manifest_id"),
     Index("ix_tag_repository_id_updated_at", "repository_id", "updated_at"),
 )
 

@@ -65,6 +65,31 @@ def test_list_and_get_an_image(registry, admin, project):
     assert admin.get(f"{repo_path(project, 'none')}/artifacts").status_code == 404
 
 
+def test_tagged_and_untagged_totals_count_each_listed_artifact_once(registry, admin, project):
+    """tags=* and tags=nil are counted from the repository's tags (distinct artifacts) less
+    the hidden ones: an artifact with two tags counts once, and a child of an index stays
+    hidden whether it carries a tag or not."""
+    full = f"{project}/states"
+    twice = push_image(registry.url, full, tag="one", seed="twice")
+    put = admin_http.put(f"{registry.url}/v2/{full}/manifests/two", data=twice.manifest,
+                         headers={"Content-Type": OCI_MANIFEST}, timeout=30)
+    assert put.status_code == 201, put.text
+    index = push_index(registry.url, full, tag="multi")
+    tagged_child = index.children[0]
+    put = admin_http.put(f"{registry.url}/v2/{full}/manifests/child", data=tagged_child.manifest,
+                         headers={"Content-Type": OCI_MANIFEST}, timeout=30)
+    assert put.status_code == 201, put.text
+    untagged = push_image(registry.url, full, tag=None, seed="bare")
+
+    def listed(state: str) -> tuple[set[str], str]:
+        response = _artifacts(admin, project, "states", q=f"tags={state}", page_size=1)
+        everything = ok(_artifacts(admin, project, "states", q=f"tags={state}", page_size=50))
+        return {a["digest"] for a in everything}, response.headers["X-Total-Count"]
+
+    assert listed("*") == ({twice.digest, index.digest}, "2")
+    assert listed("nil") == ({untagged.digest}, "1")
+
+
 def test_filters_sorting_and_paging(registry, admin, project):
     full = f"{project}/filters"
     old = push_image(registry.url, full, tag="v1.0", seed="a")
