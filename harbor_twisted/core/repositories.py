@@ -111,11 +111,14 @@ class RepositoryService:
         return records
 
     async def get(
-        self, principal: Principal, project_name: str, repository_name: str
+        self, principal: Principal, project_name: str, repository_name: str,
+        counted: bool = True,
     ) -> RepositoryRecord:
+        """The repository; its artifact count only when ``counted`` (a caller listing all
+        its artifacts has that count as the list's total)."""
         def run(conn: Connection) -> RepositoryRecord:
             return locate(conn, principal, project_name, repository_name, "repository",
-                          "read").repository
+                          "read", counted=counted).repository
 
         return await self.db.run(run)
 

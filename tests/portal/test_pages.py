@@ -294,6 +294,9 @@ def test_repository_pages_filter_by_tag_show_an_index_and_delete(
     assert first.digest[:19] in both.text and second.digest[:19] in both.text
     filtered = admin_pages.get(repo_page + "?tag=release")
     assert first.digest[:19] in filtered.text and second.digest[:19] not in filtered.text
+    # the heading counts the repository's artifacts, filtered or not
+    assert '<p class="meta">2 artifacts · ' in both.text
+    assert '<p class="meta">2 artifacts · ' in filtered.text
     assert "No artifact has a tag" in admin_pages.get(repo_page + "?tag=zzz").text
 
     detail = admin_pages.get(f"/harbor/projects/{project}/repositories/multi/-/artifacts/"

@@ -5,6 +5,8 @@ it works without JavaScript."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from harbor_twisted.core.artifacts import ArtifactView
 from harbor_twisted.core.errors import Forbidden
 from harbor_twisted.portal.pages import paging, urls
@@ -45,13 +47,17 @@ def pull_command(ctx: PageContext, view: ArtifactView) -> str:
 async def artifacts(ctx: PageContext) -> Page:
     project, repository = _names(ctx)
     values = await project_values(ctx, "repositories")
-    record = await ctx.services.repositories.get(ctx.principal, project, repository)
     tag = ctx.arg("tag")
     page = ctx.page_number()
     sort_key, state, listing = paging.artifact_listing(page, tag, ctx.arg("sort"),
                                                        ctx.arg("show"))
+    filtered = bool(listing.filters)  # else the list's total is the repository's count
+    record = await ctx.services.repositories.get(ctx.principal, project, repository,
+                                                 counted=filtered)
     views, total = await ctx.services.artifacts.list(ctx.principal, project, repository,
                                                      listing, with_accessories=True)
+    if not filtered:
+        record = replace(record, artifact_count=total)
     return Page("repository.html", {
         **values, "repository": record, "repository_name": repository, "artifacts": views,
         "pager": paging.Pager(page, total), "tag": tag, "sort": sort_key, "show": state,
