@@ -4,7 +4,9 @@
 Every answer names this host in an X-Backend header and in its JSON body, with the
 forwarding headers it received, so the test sees where each request went:
 - POST /v2/<name>/blobs/uploads/ answers 202 with a Location of a fresh upload id;
-- GET /api/v2.0/health answers 200 {"status": "healthy"} (the health check);
+- GET /api/v2.0/health answers 200 {"status": "healthy"} (the health check), or 200
+  {"status": "unhealthy"} while the file UNHEALTHY_FLAG exists, as harbor-twisted does when
+  its database or storage fails;
 - anything else answers 200; a request body is read to its end first.
 Usage: standin_registry.py PORT CERTFILE KEYFILE (HTTPS on every address).
 """
@@ -20,6 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 HOST = os.environ.get("STANDIN_NAME") or socket.gethostname()
 UPLOAD_START = re.compile(r"^/v2/(.+)/blobs/uploads/$")
+UNHEALTHY_FLAG = "/etc/standin/unhealthy"
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -31,21 +34,33 @@ class Handler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0]
         status, headers = 200, {}
         if path == "/api/v2.0/health":
-            body = {"status": "healthy", "components": [{"name": "core", "status": "healthy"}]}
+            health = "unhealthy" if os.path.exists(UNHEALTHY_FLAG) else "healthy"
+            body: dict[str, object] = {"status": health,
+                                       "components": [{"name": "core", "status": "healthy"}]}
         else:
             started = UPLOAD_START.match(path) if self.command == "POST" else None
             if started:
-                status = 202
-                upload = str(uuid.uuid4())
-                base = f"{self.headers.get('X-Forwarded-Proto', 'https')}://{self.headers.get('Host', '')}"
-                headers = {"Location": f"{base}/v2/{started.group(1)}/blobs/uploads/{upload}",
-                           "Docker-Upload-UUID": upload}
-            body = {"backend": HOST, "method": self.command, "path": self.path, "received": received,
-                    "x_forwarded_proto": self.headers.get("X-Forwarded-Proto"),
-                    "x_forwarded_for": self.headers.get("X-Forwarded-For"),
-                    "x_forwarded_host": self.headers.get("X-Forwarded-Host"),
-                    "host": self.headers.get("Host")}
-        data = json.dumps(body).encode()
+                status, headers = 202, self._upload_started(started.group(1))
+            body = self._echo(received)
+        self._send(status, headers, json.dumps(body).encode())
+
+    def _upload_started(self, name: str) -> dict[str, str]:
+        """A fresh upload's headers; the Location is absolute, built from the forwarded
+        scheme and the Host, as harbor-twisted builds it."""
+        upload = str(uuid.uuid4())
+        scheme = self.headers.get("X-Forwarded-Proto", "https")
+        base = f"{scheme}://{self.headers.get('Host', '')}"
+        return {"Location": f"{base}/v2/{name}/blobs/uploads/{upload}",
+                "Docker-Upload-UUID": upload}
+
+    def _echo(self, received: int) -> dict[str, object]:
+        return {"backend": HOST, "method": self.command, "path": self.path,
+                "received": received, "host": self.headers.get("Host"),
+                "x_forwarded_proto": self.headers.get("X-Forwarded-Proto"),
+                "x_forwarded_for": self.headers.get("X-Forwarded-For"),
+                "x_forwarded_host": self.headers.get("X-Forwarded-Host")}
+
+    def _send(self, status: int, headers: dict[str, str], data: bytes) -> None:
         self.send_response(status)
         self.send_header("X-Backend", HOST)
         for name, value in headers.items():
@@ -56,7 +71,8 @@ class Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(data)
 
-    do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = _answer
+    # http.server's names for the methods
+    do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = _answer  # noqa: N815
 
 
 def main() -> None:
