@@ -17,9 +17,12 @@ from harbor_twisted.registry import blobs, listing, manifests, uploads
 from harbor_twisted.registry.errors import RegistryError
 from harbor_twisted.registry.request import RegistryRequest
 from harbor_twisted.registry.state import RegistryApp
+from harbor_twisted.storage.base import LockTimeout
 from harbor_twisted.storage.digests import InvalidDigest, parse_digest
 from harbor_twisted.web.http import API_VERSION_HEADER, Response
 from harbor_twisted.web.resource import AsyncResource
+
+LOCK_RETRY_AFTER_SECONDS = 10  # a blob's lock held past the wait: a commit elsewhere, soon done
 
 Handler = Callable[[RegistryApp, RegistryRequest, Route], Awaitable[Response]]
 
@@ -75,6 +78,9 @@ class RegistryResource(AsyncResource):
         return await self._dispatch(request)
 
     def error_response(self, error: Exception) -> Response | None:
+        if isinstance(error, LockTimeout):  # another host holds the blob's lock that long
+            error = RegistryError("UNAVAILABLE", f"{error}; retry later", status=503,
+                                  headers={"Retry-After": str(LOCK_RETRY_AFTER_SECONDS)})
         if not isinstance(error, RegistryError):
             return None
         response = Response(error.status, dict(error.headers), error.body())
