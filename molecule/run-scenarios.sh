@@ -48,9 +48,9 @@ for name in "${scenarios[@]}"; do  # every named scenario must exist (a typo is 
   [[ -f $dir/molecule.yml ]] || { echo "molecule: no scenario $name ($dir/molecule.yml)"; exit 1; }
 done
 
-# The harbor_registry and site scenarios install the offline bundle: build it once (reused
-# while the sources are unchanged) before any scenario starts.
-if printf '%s\n' "${scenarios[@]}" | grep -qE '^(harbor_registry|site):'; then
+# The harbor_registry, ceph_rgw (a registry on S3) and site scenarios install the offline
+# bundle: build it once (reused while the sources are unchanged) before any scenario starts.
+if printf '%s\n' "${scenarios[@]}" | grep -qE '^(harbor_registry|ceph_rgw|site):'; then
   bash scripts/build-bundle.sh || { echo "molecule: 0 passed, ${#scenarios[@]} failed (no bundle)"; exit 1; }
 fi
 
