@@ -5,9 +5,10 @@ neighbours' without one file everyone edits. ``base.yaml`` holds the frame; the 
 twice is an error, so two fragments cannot silently shadow each other.
 
 The document states what the handlers accept, so that whatever it allows is accepted. The
-loader writes out three rules the fragments would otherwise repeat: the ``q`` and ``sort``
+loader writes out four rules the fragments would otherwise repeat: the ``q`` and ``sort``
 patterns of each listing from its ``x-listing`` keys, the absence of NUL in every string,
-and patterns that end at the end of the text (not before a final newline).
+64-bit bounds on every integer, and patterns that end at the end of the text (not before a
+final newline).
 """
 
 from __future__ import annotations
@@ -163,6 +164,23 @@ def _forbid_nul(node: Any) -> None:
             _forbid_nul(value)
 
 
+# The handlers refuse integers outside 64 bits (call.Fields.integer).
+INT64 = (-(2**63), 2**63 - 1)
+
+
+def _bound_integers(node: Any) -> None:
+    """Every integer without a bound gets the 64-bit one the handlers enforce."""
+    if isinstance(node, dict):
+        if node.get("type") == "integer":
+            node.setdefault("minimum", INT64[0])
+            node.setdefault("maximum", INT64[1])
+        for value in node.values():
+            _bound_integers(value)
+    elif isinstance(node, list):
+        for value in node:
+            _bound_integers(value)
+
+
 @functools.cache
 def _document() -> dict[str, Any]:
     fragments = _fragments()
@@ -173,6 +191,7 @@ def _document() -> dict[str, Any]:
         _merge(document, name, fragment)
     _write_listing_patterns(document)
     _forbid_nul(document)
+    _bound_integers(document)
     _end_means_end(document)
     return document
 

@@ -103,6 +103,26 @@ def test_fragments_cannot_shadow_each_other():
         openapi._merge(document, "x.yaml", {"info": {}})
 
 
+def _integer_schemas(node: Any) -> list[dict[str, Any]]:
+    if isinstance(node, dict):
+        found = [node] if node.get("type") == "integer" else []
+        return found + [s for value in node.values() for s in _integer_schemas(value)]
+    if isinstance(node, list):
+        return [s for value in node for s in _integer_schemas(value)]
+    return []
+
+
+def test_every_integer_states_the_64_bit_bounds_the_handlers_enforce():
+    """The handlers refuse integers beyond 64 bits (a 400): the document must not allow
+    them, or generated clients send what fails (the fuzzer found dest_registry.id = -1e25)."""
+    schemas = _integer_schemas(openapi.document())
+    assert len(schemas) > 50
+    for schema in schemas:
+        assert -(2**63) <= schema["minimum"] <= schema["maximum"] <= 2**63 - 1, schema
+    rules = openapi.document()["components"]["schemas"]["ReplicationPolicyRules"]
+    assert rules["properties"]["dest_registry"]["properties"]["id"]["minimum"] == 0
+
+
 def _kind(column: Any) -> str:
     """A listing column's kind as ``x-listing`` names it (api/openapi.py)."""
     for kind, types in (("boolean", Boolean), ("integer", Integer), ("time", DateTime)):
