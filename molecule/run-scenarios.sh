@@ -8,8 +8,8 @@
 # repository, molecule/SCENARIO (site:default converges playbooks/site.yml on three hosts,
 # site:photon on the photon-dressed image). With no argument every scenario runs, the longest
 # first.
-# Each scenario's output goes to build/molecule/ROLE-SCENARIO.log; the log of a failed
-# scenario is printed. MOLECULE_JOBS=N runs N scenarios at a time (default 3). Ends with
+# Each scenario's output goes to build/molecule/ROLE-SCENARIO.log; of a failed scenario,
+# its failed tasks and the end of its log are printed. MOLECULE_JOBS=N runs N scenarios at a time (default 3). Ends with
 # "molecule: N passed, N failed" and exits non-zero when any scenario failed.
 set -uo pipefail
 shopt -s nullglob  # no scenario directory: no scenario, not a literal pattern
@@ -93,8 +93,10 @@ for item in "${scenarios[@]}"; do
     echo "[molecule] PASS $role/$scenario (${seconds}s)"
   else
     failed=$((failed + 1))
-    echo "[molecule] FAIL $role/$scenario (${seconds}s): last lines of $log" >&2
-    tail -n 60 "$log" >&2
+    echo "[molecule] FAIL $role/$scenario (${seconds}s): the failed tasks, then the last lines of $log" >&2
+    # The cause sits in the failing task, often far above the recap: print each with its task.
+    grep -n -B 3 -A 25 -E '^(fatal|failed): ' "$log" | head -n 200 >&2
+    tail -n 40 "$log" >&2
   fi
 done
 echo "molecule: $passed passed, $failed failed"
