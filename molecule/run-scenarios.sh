@@ -22,6 +22,9 @@ mkdir -p "$logs"
 
 export PATH="$venv/bin:$PATH" NO_COLOR=1 ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0 PY_COLORS=0
 export DOCKER_BUILDKIT=0
+# Loaded by every scenario's Ansible: keeps exec output the Docker API connection would lose
+# on a loaded machine (molecule/resources/callback_plugins/docker_api_output.py).
+export ANSIBLE_CALLBACK_PLUGINS=$root/molecule/resources/callback_plugins
 
 scenarios=("$@")
 # Longest first, so the short ones fill the gaps: the upgrade + backup/restore run, the
