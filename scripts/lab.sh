@@ -216,6 +216,7 @@ converge() {
     ${HT_BUNDLE:+-e "harbor_registry_bundle=$(realpath "$HT_BUNDLE")"} "$root/playbooks/site.yml"
 }
 
+# shellcheck disable=SC2154 # admin_password, ldap_user, ldap_password: from .credentials
 up() {
   local start=$SECONDS name
   docker image inspect "$image" >/dev/null 2>&1 || bash images/build.sh debian-systemd
