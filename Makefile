@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: run setup venv test test-fast test-deploy lint bench clean bundle lab lab-down appliance test-appliance
+.PHONY: run setup venv test test-fast test-deploy lint bench clean bundle lab lab-down lab-ha lab-ha-down appliance test-appliance
 
 include mk/ansible.mk
 
@@ -72,6 +72,14 @@ lab: setup bundle
 
 lab-down:
 	@bash scripts/lab.sh down
+
+# The HA lab: lb1 (HAProxy) in front of registry1..3 on db1's PostgreSQL and s3-1's Ceph RGW,
+# with ldap1; the one URL https://localhost:8444 (scripts/lab.sh up ha, docs/scale-out.md).
+lab-ha: setup bundle
+	@bash scripts/lab.sh up ha
+
+lab-ha-down:
+	@bash scripts/lab.sh down ha
 
 clean:
 	rm -rf build .data .pytest_cache
