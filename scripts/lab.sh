@@ -24,6 +24,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 venv=${ANSIBLE_VENV:-$root/.venv-ansible}
+# keeps exec output the Docker API connection would lose on a loaded machine
+export ANSIBLE_CALLBACK_PLUGINS=$root/molecule/resources/callback_plugins
 image=${HT_LAB_IMAGE:-harbor-twisted/debian-systemd:bookworm}
 action=${1:-up}
 mode=${2:-single}
