@@ -15,6 +15,8 @@ gives out what the buffered reader holds before reading the socket again.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ansible.plugins.callback import CallbackBase
 
 DOCUMENTATION = """
@@ -29,25 +31,25 @@ description:
 class _BufferedFirst:
     """The part of a socket the frame reader uses, reading through the response's buffer."""
 
-    def __init__(self, reader, sock):
+    def __init__(self, reader: Any, sock: Any) -> None:
         self._reader = reader
         self._sock = sock
 
-    def recv(self, size):
+    def recv(self, size: int) -> bytes:
         # read1 answers from the buffer when it holds data, else makes one read of the socket
         return self._reader.read1(size)
 
-    def fileno(self):
+    def fileno(self) -> int:
         return self._sock.fileno()
 
-    def close(self):
+    def close(self) -> None:
         self._sock.close()
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         return getattr(self._sock, name)
 
 
-def _patch():
+def _patch() -> None:
     try:
         from ansible_collections.community.docker.plugins.module_utils._api.api.client import (
             APIClient,
@@ -58,7 +60,8 @@ def _patch():
         return
     original = APIClient._read_from_socket
 
-    def read_from_socket(self, response, stream, tty=True, demux=False):
+    def read_from_socket(self: Any, response: Any, stream: bool, tty: bool = True,
+                         demux: bool = False) -> Any:
         get_socket = self._get_raw_response_socket
         reader = getattr(getattr(getattr(response, "raw", None), "_fp", None), "fp", None)
         if reader is None or not hasattr(reader, "read1"):
