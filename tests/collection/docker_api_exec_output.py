@@ -2,14 +2,15 @@
 
 Usage: docker_api_exec_output.py CONTAINER N plain|patched
 
-The response headers are read late (a pause before http.client parses them), as a loaded
-controller does, so the exec's first output frame is already in the buffered reader.
+The response headers are read late, as a loaded controller does: only once the exec's first
+output frame has arrived behind them, so it lands in http.client's buffered reader.
 Prints the number of execs whose ``echo`` output came back wrong.
 """
 
 from __future__ import annotations
 
 import http.client
+import socket
 import sys
 import time
 from pathlib import Path
@@ -33,7 +34,15 @@ def main(container: str, count: int, mode: str) -> int:
     begin = http.client.HTTPResponse.begin
 
     def late_begin(self: Any) -> None:
-        time.sleep(0.5)
+        # Parse the headers only once the socket holds bytes past them: the exec's output.
+        sock = self.fp.raw._sock
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            seen = sock.recv(65536, socket.MSG_PEEK)
+            _head, end, rest = seen.partition(b"\r\n\r\n")
+            if not seen or (end and rest):
+                break
+            time.sleep(0.01)
         begin(self)
 
     http.client.HTTPResponse.begin = late_begin  # type: ignore[method-assign]
