@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 import time
@@ -323,6 +324,21 @@ def disk_write(server: RunningServer, ctx: Context) -> Figures:
     return {"disk_mbps": _mbps(size, seconds)}
 
 
+def sha256_rate(server: RunningServer, ctx: Context) -> Figures:
+    """SHA-256 over the big blob's size on one core, from memory: a push's other limit.
+
+    A registry verifies each blob's digest before it acknowledges it, and SHA-256 is
+    sequential, so no server can take one blob faster than one core hashes it."""
+    _settle()
+    block = os.urandom(MiB)
+    hasher = hashlib.sha256()
+    started = time.perf_counter()
+    for _ in range(ctx.settings.big_bytes // MiB):
+        hasher.update(block)
+    seconds = time.perf_counter() - started
+    return {"sha256_mbps": _mbps(ctx.settings.big_bytes, seconds)}
+
+
 def _together_measures() -> tuple[Measure, ...]:
     made = []
     for kind, title, run in (("push", "blob push, monolithic", push_together),
@@ -396,6 +412,8 @@ MEASURES: tuple[Measure, ...] = (
     ),
     Measure("disk", (_m("disk_mbps", "disk write + fdatasync (no server)", "MB/s"),),
             disk_write, needs_big=True),
+    Measure("sha256", (_m("sha256_mbps", "SHA-256 on one core (no server)", "MB/s"),),
+            sha256_rate),
     *_together_measures(),
 )
 

@@ -34,10 +34,14 @@ from harbor_twisted.storage.base import (
     UploadMissing,
 )
 from harbor_twisted.storage.digests import DEFAULT_ALGORITHM, Digest, new_hasher
+from harbor_twisted.storage.hash_thread import HashThread
 from harbor_twisted.storage.running_hash import RunningHash, UploadHashes
 from harbor_twisted.storage.writeback import WRITEBACK_BYTES, start_writeback
 
 READ_SIZE = 1024 * 1024
+# A body's first bytes are hashed on the caller's thread; past this many a writer hashes on
+# a thread of its own (hash_thread.py): small blobs and manifests pay for no thread.
+DIRECT_HASH_BYTES = 4 * 1024 * 1024
 
 
 def _relative_path(digest: Digest) -> str:
@@ -106,6 +110,9 @@ class FileUploadWriter:
         self._appended = 0
         self._written_back = self._start  # where the queued writeback ends
         self._digest: Digest | None = None
+        self._hashing: HashThread | None = None
+        self._pause: Callable[[], None] | None = None
+        self._resume: Callable[[], None] | None = None
         store.uploads.writing.add(upload_id)
 
     @property
@@ -133,15 +140,30 @@ class FileUploadWriter:
             self._roll_back()
             raise
         self._appended += len(data)
-        if self._state.hasher is not None:
+        if self._state.hasher is None:
+            pass
+        elif self._hashing is not None:
+            self._hashing.put(data)
+        elif self._appended > DIRECT_HASH_BYTES:
+            self._hashing = HashThread(self._state.hasher.update, self._pause, self._resume)
+            self._hashing.put(data)
+        else:
             self._state.hasher.update(data)
         self._state.hashed_bytes += len(data)
 
     def throttle(self, pause: Callable[[], None], resume: Callable[[], None]) -> None:
-        """A local file keeps up with any sender: never paused."""
+        """Paused while the hash thread's backlog is full."""
+        self._pause, self._resume = pause, resume
+
+    def _hashed(self) -> None:
+        """Wait for the hash thread: the hash covers every byte written."""
+        if self._hashing is not None:
+            hashing, self._hashing = self._hashing, None
+            hashing.finish()
 
     def _roll_back(self) -> None:
         assert self._file is not None
+        self._hashed()  # its hasher is dropped below
         with contextlib.suppress(OSError):
             self._file.flush()
         os.ftruncate(self._file.fileno(), self._start)
@@ -153,6 +175,7 @@ class FileUploadWriter:
 
     def _flush(self) -> None:
         assert self._file is not None
+        self._hashed()
         try:
             self._file.flush()
         except OSError:
@@ -205,6 +228,7 @@ class FileUploadWriter:
         return StoredBlob(expected, size)
 
     def abort(self) -> None:
+        self._hashed()
         if self._file is not None:
             self._file.close()
             self._file = None

@@ -149,6 +149,27 @@ def test_a_failed_write_leaves_the_upload_as_it_was(tmp_path):
     resumed.close()
 
 
+def test_a_failed_write_while_the_hash_thread_runs_leaves_the_upload_as_it_was(tmp_path):
+    """Past DIRECT_HASH_BYTES a thread hashes; a full disk then drops its hash as well."""
+    store = _store(tmp_path)
+    store.create_upload(UPLOAD, "library/a")
+    writer = store.open_upload(UPLOAD, "library/a")
+    kept = os.urandom(filesystem.DIRECT_HASH_BYTES + 1024 * 1024)  # the thread started
+    writer.write(kept)
+    writer.close()
+    writer = store.open_upload(UPLOAD, "library/a")
+    for _ in range(6):  # 6 MiB: hashed by this writer's thread
+        writer.write(os.urandom(1024 * 1024))
+    assert writer._hashing is not None
+    writer._file = _FullDisk(writer._file)
+    with pytest.raises(OSError):
+        writer.write(b"more")
+    assert writer.size == len(kept)
+    assert writer.digest("sha256") == digest_bytes(kept)  # the running hash, rolled back
+    writer.close()
+    assert store.upload_size(UPLOAD, "library/a") == len(kept)
+
+
 def test_blobs_are_listed_deleted_and_served_by_redirect(tmp_path):
     store = _store(tmp_path, prefix="/_blobstore")
     store.create_upload(UPLOAD, "library/a")
@@ -188,8 +209,8 @@ def test_the_writeback_of_received_bytes_is_queued_as_they_arrive(tmp_path, monk
     chunk = os.urandom(3 * 1024 * 1024)
     for _ in range(7):  # 21 MiB
         writer.write(chunk)
+    stored = writer.commit(digest_bytes(chunk * 7))  # waits for the append thread
+    assert stored.size == 21 * 1024 * 1024
     step = filesystem.WRITEBACK_BYTES
     assert queued == [(0, 9 * 1024 * 1024), (9 * 1024 * 1024, 9 * 1024 * 1024)]
     assert all(length >= step for _, length in queued)
-    stored = writer.commit(digest_bytes(chunk * 7))
-    assert stored.size == 21 * 1024 * 1024
