@@ -69,8 +69,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         choices=servers.FRONTS,
         default="none",
         help="nginx: ours behind nginx with blob_serving: x-accel-redirect, as the role "
-        "deploys it (every measure goes through nginx)",
+        "deploys it (every measure goes through nginx); haproxy: --ours-hosts service "
+        "processes behind HAProxy, balanced as roles/load_balancer deploys it",
     )
+    parser.add_argument("--ours-hosts", type=int, default=1,
+                        help="with --ours-front haproxy: service processes behind it")
+    parser.add_argument("--theirs-front", choices=servers.FRONTS, default="none",
+                        help="with --theirs harbor: as --ours-front, for that server")
+    parser.add_argument("--theirs-hosts", type=int, default=1,
+                        help="with --theirs-front haproxy: service processes behind it")
     parser.add_argument("--theirs-bin", type=Path, help="binary for 'theirs' (default by kind)")
     parser.add_argument(
         "--theirs",
@@ -134,6 +141,7 @@ def server_specs(args: argparse.Namespace) -> list[ServerSpec]:
             ours_binary,
             {"registry_auth": args.ours_auth, **config_overrides(args.ours_set)},
             front=args.ours_front,
+            hosts=args.ours_hosts,
         ),
         ServerSpec(
             LABELS[1],
@@ -141,6 +149,8 @@ def server_specs(args: argparse.Namespace) -> list[ServerSpec]:
             args.theirs_bin or _default_binary(args.theirs),
             {"registry_auth": args.ours_auth, **config_overrides(args.theirs_set)}
             if args.theirs == "harbor" else {},
+            front=args.theirs_front if args.theirs == "harbor" else "none",
+            hosts=args.theirs_hosts,
         ),
     ]
 
@@ -153,9 +163,17 @@ def _storage_of(spec: ServerSpec) -> str:
     return str(spec.overrides.get("storage_driver", "filesystem"))
 
 
+def _front_of(spec: ServerSpec) -> str:
+    if spec.front == "haproxy":
+        return f"haproxy+{spec.hosts}"
+    return spec.front if spec.front != "none" else "direct"
+
+
 def column_headers(specs: list[ServerSpec]) -> tuple[str, str]:
     ours, theirs = specs
-    if ours.kind == theirs.kind == "harbor":  # two configurations: name their storage
+    if ours.kind == theirs.kind == "harbor":  # two configurations: name what differs
+        if (ours.front, ours.hosts) != (theirs.front, theirs.hosts):
+            return f"ours[{_front_of(ours)}]", f"ours[{_front_of(theirs)}]"
         return f"ours[{_storage_of(ours)}]", f"ours[{_storage_of(theirs)}]"
     first = "ours" if ours.kind == "harbor" else f"ours[{ours.kind}]"
     return first, theirs.kind
@@ -165,6 +183,8 @@ def check_tools(specs: list[ServerSpec], chosen: list[Measure]) -> None:
     missing = [str(s.binary) for s in specs if not os.access(s.binary, os.X_OK)]
     if any(s.front == "nginx" for s in specs) and not os.access(servers.NGINX_BIN, os.X_OK):
         missing.append(f"{servers.NGINX_BIN} (apt-get install nginx-light)")
+    if any(s.front == "haproxy" for s in specs) and not os.access(servers.HAPROXY_BIN, os.X_OK):
+        missing.append(f"{servers.HAPROXY_BIN} (apt-get install haproxy)")
     if any(m.name == "manifest" for m in chosen) and shutil.which("wrk") is None:
         missing.append("wrk")
     if missing:

@@ -25,8 +25,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 HARBOR_BIN = REPO_ROOT / ".venv" / "bin" / "harbor-twisted"
 DISTRIBUTION_BIN = Path("/usr/bin/docker-registry")
 NGINX_BIN = Path("/usr/sbin/nginx")
+HAPROXY_BIN = Path("/usr/sbin/haproxy")
 KINDS = ("harbor", "distribution")
-FRONTS = ("none", "nginx")
+FRONTS = ("none", "nginx", "haproxy")
 HOST = "127.0.0.1"
 START_ATTEMPTS = 3
 PR_SET_PDEATHSIG = 1
@@ -43,10 +44,15 @@ class ServerSpec:
     binary: Path
     overrides: dict[str, object] = field(default_factory=dict)  # harbor config keys to set
     front: str = "none"  # "nginx": ours behind nginx, blobs served by X-Accel-Redirect
+    hosts: int = 1  # front "haproxy": this many service processes ("hosts") behind it
 
     @property
     def title(self) -> str:
-        behind = " behind nginx" if self.front == "nginx" else ""
+        behind = ""
+        if self.front == "nginx":
+            behind = " behind nginx"
+        elif self.front == "haproxy":
+            behind = f" behind haproxy, {self.hosts} host{'s' if self.hosts > 1 else ''}"
         return f"{self.label} ({self.kind}{behind})"
 
 
@@ -136,10 +142,81 @@ def _command(spec: ServerSpec, workdir: Path, port: int) -> tuple[list[str], dic
         argv = ["/bin/sh", "-c", script, str(spec.binary), str(config), str(NGINX_BIN),
                 str(workdir), str(nginx_conf)]
         return argv, env
+    if spec.front == "haproxy":
+        return _behind_haproxy(spec, workdir, data, port, env)
     document = {**_harbor_config(workdir, data, port), **spec.overrides}
     config.write_text(json.dumps(document, indent=2))
     env.update({"HT_PORT": str(port), "HT_DATA": str(data)})
     return [str(spec.binary), "all-in-one", "--config", str(config)], env
+
+
+def _behind_haproxy(
+    spec: ServerSpec, workdir: Path, data: Path, port: int, env: dict[str, str]
+) -> tuple[list[str], dict[str, str]]:
+    """``spec.hosts`` service processes on one loopback, each its own port as if on its own
+    host, sharing the data directory and the database (as hosts share S3 and PostgreSQL),
+    behind HAProxy balanced as roles/load_balancer deploys it. The first host starts alone
+    (it creates the database); the others once it answers."""
+    inner = [free_port() for _ in range(spec.hosts)]
+    config = workdir / "config.yml"
+    config.write_text(json.dumps({**_harbor_config(workdir, data, inner[0]), **spec.overrides},
+                                 indent=2))
+    env.update({"HT_DATA": str(data)})
+    haproxy_conf = workdir / "haproxy.cfg"
+    haproxy_conf.write_text(_haproxy_config(port, inner))
+    script = (
+        'bin=$1 config=$2 haproxy=$3 haproxy_conf=$4; shift 4; first=$1\n'
+        'for inner in "$@"; do\n'
+        '  HT_PORT=$inner setpriv --pdeathsig KILL "$bin" all-in-one --config "$config" &\n'
+        '  if [ "$inner" = "$first" ]; then\n'
+        '    until curl -sf -o /dev/null "http://127.0.0.1:$first/v2/"; do sleep 0.2; done\n'
+        '  fi\n'
+        'done\n'
+        'for inner in "$@"; do\n'
+        '  until curl -sf -o /dev/null "http://127.0.0.1:$inner/v2/"; do sleep 0.2; done\n'
+        'done\n'
+        'exec "$haproxy" -db -f "$haproxy_conf"\n'
+    )
+    argv = ["/bin/sh", "-c", script, "sh", str(spec.binary), str(config), str(HAPROXY_BIN),
+            str(haproxy_conf), *map(str, inner)]
+    return argv, env
+
+
+def _haproxy_config(port: int, inner: list[int]) -> str:
+    """roles/load_balancer/templates/haproxy.cfg.j2's balancing, without TLS and logs:
+    bodies streamed, leastconn, each upload's requests to the host that started it."""
+    servers = "\n".join(
+        f"    server host{index} {HOST}:{inner_port}" for index, inner_port in enumerate(inner, 1)
+    )
+    learn_upload = ("stick store-response res.hdr(location),regsub(^.*/blobs/uploads/,),"
+                    "field(1,?) if { status 202 } { res.hdr(location) -m sub /blobs/uploads/ }")
+    return f"""global
+    maxconn 4096
+defaults
+    mode http
+    no option http-buffer-request
+    timeout connect 5s
+    timeout client 300s
+    timeout server 300s
+    timeout http-request 60s
+    timeout http-keep-alive 60s
+frontend registry
+    bind {HOST}:{port}
+    default_backend hosts
+backend hosts
+    balance leastconn
+    stick-table type string len 64 size 100k expire 60m
+    acl upload_request path_reg ^/v2/.+/blobs/uploads/[^/]+$
+    stick on path,regsub(^.*/blobs/uploads/,) if upload_request
+    {learn_upload}
+    option redispatch
+    retries 3
+    option httpchk
+    http-check send meth GET uri /api/v2.0/health ver HTTP/1.1 hdr Host localhost
+    http-check expect status 200
+    default-server check inter 2s fall 3 rise 2
+{servers}
+"""
 
 
 def _nginx_config(workdir: Path, data: Path, port: int, inner: int) -> str:
