@@ -9,8 +9,9 @@
 # site:photon on the photon-dressed image). With no argument every scenario runs, the longest
 # first.
 # Each scenario's output goes to build/molecule/ROLE-SCENARIO.log; of a failed scenario,
-# its failed tasks and the end of its log are printed. MOLECULE_JOBS=N runs N scenarios at a time (default 3). Ends with
-# "molecule: N passed, N failed" and exits non-zero when any scenario failed.
+# its failed tasks and the end of its log are printed. MOLECULE_JOBS=N runs N scenarios at a
+# time (default 3). Ends with "molecule: N passed, N failed" and exits non-zero when any
+# scenario failed.
 set -uo pipefail
 shopt -s nullglob  # no scenario directory: no scenario, not a literal pattern
 cd "$(dirname "$0")/.."
@@ -24,7 +25,7 @@ export PATH="$venv/bin:$PATH" NO_COLOR=1 ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0
 export DOCKER_BUILDKIT=0
 # Loaded by every scenario's Ansible: keeps exec output the Docker API connection would lose
 # on a loaded machine (molecule/resources/callback_plugins/docker_api_output.py).
-export ANSIBLE_CALLBACK_PLUGINS=$root/molecule/resources/callback_plugins
+export ANSIBLE_CALLBACK_PLUGINS=$root/molecule/resources/callback_plugins${ANSIBLE_CALLBACK_PLUGINS:+:$ANSIBLE_CALLBACK_PLUGINS}
 
 scenarios=("$@")
 # Longest first, so the short ones fill the gaps: the upgrade + backup/restore run, the

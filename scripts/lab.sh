@@ -25,7 +25,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 venv=${ANSIBLE_VENV:-$root/.venv-ansible}
 # keeps exec output the Docker API connection would lose on a loaded machine
-export ANSIBLE_CALLBACK_PLUGINS=$root/molecule/resources/callback_plugins
+export ANSIBLE_CALLBACK_PLUGINS=$root/molecule/resources/callback_plugins${ANSIBLE_CALLBACK_PLUGINS:+:$ANSIBLE_CALLBACK_PLUGINS}
 image=${HT_LAB_IMAGE:-harbor-twisted/debian-systemd:bookworm}
 action=${1:-up}
 mode=${2:-single}
@@ -35,7 +35,7 @@ case $mode in
     inventory=$root/inventories/lab prefix=ht-lab tag=lab
     hosts=(ldap1 registry1 registry2)
     published=([registry1]=8443 [registry2]=9443)
-    publish_address="" # every address, as before
+    publish_address=127.0.0.1: # loopback only: the lab's passwords are printed
     url_port=8443
     ;;
   ha)
