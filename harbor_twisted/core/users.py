@@ -214,12 +214,15 @@ def _change_password(
     conn: Connection, actor: Actor, user_id: int, old: str | None, new: str
 ) -> None:
     row = _existing(conn, user_id)
-    if row.auth_source != "db" or row.password_hash is None:
+    if row.auth_source != "db":
         raise Forbidden(f"User with ID {user_id} can't be updated: its password lives in LDAP")
+    # No hash: a directory user kept after a forced switch back to db_auth; an admin sets
+    # the first password (the user has none to prove).
+    current = row.password_hash
     changing_own = actor.principal.user_id == user_id
-    if changing_own and not (old and passwords.verify_password(row.password_hash, old)):
+    if changing_own and not (old and current and passwords.verify_password(current, old)):
         raise Forbidden("Current password is incorrect")
-    if passwords.verify_password(row.password_hash, new):
+    if current is not None and passwords.verify_password(current, new):
         raise Invalid("New password is identical to old password")
     user_store.set_password_hash(conn, user_id, passwords.hash_password(new))
     audit_store.write_audit(

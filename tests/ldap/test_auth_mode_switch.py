@@ -182,3 +182,13 @@ def test_switch_through_the_api(start_registry, slapd: Slapd, tmp_path: Path) ->
                        params={"force": "true"})
     assert forced.status_code == 200, forced.text
     assert admin.get("/systeminfo").json()["auth_mode"] == "db_auth"
+
+    # back in db_auth, alice has no password yet: an admin sets one through the API (she has
+    # none to prove, so she cannot set it herself), and she logs in with it
+    assert not _logs_in(server.url, alice.username, example.ALICE.password)
+    refused = alice.client.put(f"/users/{alice.id}/password",
+                               json={"old_password": "", "new_password": "Alice-Own-1"})
+    assert refused.status_code in (401, 403), refused.text
+    reset = admin.put(f"/users/{alice.id}/password", json={"new_password": "Alice-Reset-1"})
+    assert reset.status_code == 200, reset.text
+    assert _logs_in(server.url, alice.username, "Alice-Reset-1")
