@@ -140,16 +140,19 @@ class FileUploadWriter:
             self._roll_back()
             raise
         self._appended += len(data)
-        if self._state.hasher is None:
-            pass
-        elif self._hashing is not None:
-            self._hashing.put(data)
-        elif self._appended > DIRECT_HASH_BYTES:
-            self._hashing = HashThread(self._state.hasher.update, self._pause, self._resume)
+        self._hash(data)
+        self._state.hashed_bytes += len(data)
+
+    def _hash(self, data: bytes) -> None:
+        hasher = self._state.hasher
+        if hasher is None:  # another process wrote part of it: re-hashed at commit
+            return
+        if self._hashing is None and self._appended > DIRECT_HASH_BYTES:
+            self._hashing = HashThread(hasher.update, self._pause, self._resume)
+        if self._hashing is not None:
             self._hashing.put(data)
         else:
-            self._state.hasher.update(data)
-        self._state.hashed_bytes += len(data)
+            hasher.update(data)
 
     def throttle(self, pause: Callable[[], None], resume: Callable[[], None]) -> None:
         """Paused while the hash thread's backlog is full."""

@@ -1,7 +1,7 @@
 """Hash a big request body on a thread of its own while the reactor reads and writes it.
 
 A monolithic push costs, per byte, a socket read, a write to the page cache and SHA-256;
-SHA-256 is the largest share (~1.8 GB/s on one core here). On the reactor thread they add
+SHA-256 is the largest share (1.1 to 1.8 GB/s on one core here). On the reactor thread they add
 up, so one core carries the whole push while the other idles. hashlib releases the GIL for
 large buffers, so hashing on a thread of its own runs beside the reactor's reads and writes
 (the write stays on the reactor: a full disk is answered at once, as before). The backlog
