@@ -6,8 +6,8 @@
 #
 # ROLE:SCENARIO is roles/ROLE/molecule/SCENARIO; site:SCENARIO is a scenario of the whole
 # repository, molecule/SCENARIO (site:default converges playbooks/site.yml on three hosts,
-# site:photon on the photon-dressed image). With no argument every scenario runs, the longest
-# first.
+# site:photon on the photon-dressed image, site:ha the scale-out site on six hosts). With no
+# argument every scenario runs, the longest first.
 # Each scenario's output goes to build/molecule/ROLE-SCENARIO.log; of a failed scenario,
 # its failed tasks and the end of its log are printed. MOLECULE_JOBS=N runs N scenarios at a
 # time (default 3). Ends with "molecule: N passed, N failed" and exits non-zero when any
@@ -29,8 +29,9 @@ export ANSIBLE_CALLBACK_PLUGINS=$root/molecule/resources/callback_plugins${ANSIB
 
 scenarios=("$@")
 # Longest first, so the short ones fill the gaps: the upgrade + backup/restore run, the
-# three-host site, the Photon-dressed site, then the per-role scenarios.
-first=" harbor_registry:upgrade site:default site:photon "
+# six-host scale-out site, the three-host site, the Photon-dressed site, then the per-role
+# scenarios.
+first=" harbor_registry:upgrade site:ha site:default site:photon "
 if ((${#scenarios[@]} == 0)); then
   for name in $first; do
     scenarios+=("$name")

@@ -96,7 +96,8 @@ random_chars() { # COUNT [SET]: letters and digits from /dev/urandom
 indent() { sed 's/^/    /' "$1"; } # a PEM file as a YAML block scalar's lines
 
 # The HA lab's PKI, as a real site has one: a lab CA signs lb1's certificate (localhost: the
-# published port) and each registry's (its name: lb1 verifies them against the CA). Writes
+# published port), each registry's (its name: lb1 verifies them against the CA) and s3-1's
+# (S3 over TLS: the registries verify it against the CA). Writes
 # the public certificates to .pki and the keys to DIR, for make_secrets to encrypt.
 make_pki() { # DIR
   local dir=$1 name sans
@@ -105,7 +106,7 @@ make_pki() { # DIR
     -subj "/CN=harbor-twisted HA lab CA" -keyout "$dir/ca.key" -out "$inventory/.pki/ca.crt" \
     -addext "basicConstraints=critical,CA:TRUE,pathlen:0" \
     -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
-  for name in lb1 registry1 registry2 registry3; do
+  for name in lb1 registry1 registry2 registry3 s3-1; do
     sans="DNS:$name"
     [[ $name == lb1 ]] && sans="DNS:localhost,IP:127.0.0.1,DNS:lb1"
     openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$name" \
@@ -127,7 +128,7 @@ make_secrets() {
     head -c 32 /dev/urandom | base64 >"$inventory/.vault-password"
   fi
   if [[ -s $inventory/group_vars/all/vault.yml && -s $inventory/.credentials ]] &&
-    [[ $mode == single || -s $inventory/.pki/lb1.key ]]; then
+    [[ $mode == single || (-s $inventory/.pki/lb1.key && -s $inventory/.pki/s3-1.crt) ]]; then
     return
   fi
   log "generating the lab secrets (${inventory#"$root"/}/.credentials)"
@@ -150,7 +151,7 @@ EOF
       echo "vault_lab_token_signing_key: |"
       indent "$work/token.key"
       echo "vault_lab_tls_keys:"
-      for name in registry1 registry2 registry3; do
+      for name in registry1 registry2 registry3 s3-1; do
         echo "  $name: |"
         indent "$work/$name.key"
       done
