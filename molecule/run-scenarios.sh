@@ -28,10 +28,10 @@ export DOCKER_BUILDKIT=0
 export ANSIBLE_CALLBACK_PLUGINS=$root/molecule/resources/callback_plugins${ANSIBLE_CALLBACK_PLUGINS:+:$ANSIBLE_CALLBACK_PLUGINS}
 
 scenarios=("$@")
-# Longest first, so the short ones fill the gaps: the upgrade + backup/restore run, the
-# six-host scale-out site, the three-host site, the Photon-dressed site, then the per-role
-# scenarios.
-first=" harbor_registry:upgrade site:ha site:default site:photon "
+# Longest first, so the short ones fill the gaps: the six-host scale-out site, the upgrade +
+# backup/restore run, the three-host site, the role's two converges with LDAP and the
+# appliance's first boot, the Photon-dressed site, then the other per-role scenarios.
+first=" site:ha harbor_registry:upgrade site:default harbor_registry:default site:photon "
 if ((${#scenarios[@]} == 0)); then
   for name in $first; do
     scenarios+=("$name")
